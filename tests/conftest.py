@@ -109,6 +109,7 @@ def _isolated(request, app) -> Iterator[None]:
         return
     with isolated_database(app), app.app_context():
         cache.clear()
+        app.extensions["login_throttle"].reset()
         yield
 
 
@@ -141,7 +142,8 @@ def make_user(app):
 
 
 def login_tokens(client, username: str, password: str = TEST_PASSWORD) -> dict:
-    response = client.post("/auth/login", json={"username": username, "password": password})
+    """Log in through the API on a separate client, so `client` keeps no cookies."""
+    response = client.application.test_client().post("/auth/login", json={"username": username, "password": password})
     assert response.status_code == 200, response.get_json()
     return response.get_json()
 

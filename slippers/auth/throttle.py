@@ -17,9 +17,14 @@ log = logging.getLogger("slippers.auth.throttle")
 
 
 class LoginThrottle:
-    def __init__(self, storage_uri: str, attempts: int, window_sec: int):
+    def __init__(self, storage_uri: str, attempts: int, window_sec: int, key_prefix: str):
         self.limit = RateLimitItemPerSecond(attempts, window_sec)
-        self.strategy = FixedWindowRateLimiter(storage_from_string(storage_uri))
+        self.storage = storage_from_string(storage_uri, key_prefix=key_prefix)
+        self.strategy = FixedWindowRateLimiter(self.storage)
+
+    def reset(self) -> None:
+        """Forget every counted failure (tests and operators)."""
+        self.storage.reset()
 
     def _keys(self, ip: str, account: str) -> list[str]:
         return [f"login-fail:ip:{ip}", f"login-fail:account:{account}"]
@@ -61,6 +66,7 @@ def init_login_throttle(app: Flask) -> None:
         app.config["RATELIMIT_STORAGE_URI"],
         app.config["LOGIN_RATE_LIMIT"],
         app.config["LOGIN_RATE_WINDOW_SEC"],
+        app.config["CACHE_KEY_PREFIX"] + "login",
     )
 
 
