@@ -21,7 +21,9 @@ from slippers.octo_sim import SimState, make_sim_server
 
 @contextmanager
 def _serving(server: BaseWSGIServer) -> Iterator[None]:
-    thread = threading.Thread(target=server.serve_forever, name="test-server", daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="test-server", daemon=True
+    )
     thread.start()
     try:
         yield
@@ -43,9 +45,11 @@ class SimServer:
     def state(self) -> SimState:
         return self.app.extensions["octo_sim"]
 
-    def control(self, method: str, path: str, body: Any = None, **params: Any) -> Any:
+    def control(
+        self, method: str, endpoint: str, body: Any = None, params: dict | None = None
+    ) -> Any:
         response = self.http.request(
-            method, f"{self.base_url}/_sim{path}", json=body, params=params or None, timeout=30
+            method, f"{self.base_url}/_sim{endpoint}", json=body, params=params, timeout=30
         )
         assert response.status_code == 200, response.text
         return json.loads(response.content, parse_float=Decimal)
@@ -55,7 +59,7 @@ class SimServer:
 
     def recorded(self, path: str | None = None) -> list[dict]:
         """Requests the sandbox received (full JSON body and raw text), oldest first."""
-        return self.control("GET", "/requests", **({"path": path} if path else {}))
+        return self.control("GET", "/requests", params={"path": path} if path else None)
 
     def payment(self, payment_uuid: str) -> dict:
         return self.control("GET", f"/payments/{payment_uuid}")
