@@ -57,7 +57,11 @@ def derive_settings(settings: dict[str, Any]) -> dict[str, Any]:
     s.setdefault("CACHE_KEY_PREFIX", "slippers:")
     s["CACHE_DEFAULT_TIMEOUT"] = s["CACHE_DEFAULT_TIMEOUT"]
     if s["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        s["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 30}}
+        # The pool never shares a connection between threads at once; threaded servers
+        # (dev server, test live servers) may still hand one to another thread later.
+        s["SQLALCHEMY_ENGINE_OPTIONS"] = {
+            "connect_args": {"timeout": 30, "check_same_thread": False}
+        }
     return s
 
 
