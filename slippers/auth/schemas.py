@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from slippers.auth.passwords import MAX_LENGTH, MIN_LENGTH
 from slippers.fields import BoundedString, Email, Phone, Username
 
 
@@ -19,9 +20,18 @@ class UserSchema(Schema):
     created_at = fields.AwareDateTime(dump_only=True)
 
 
+def NewPassword(**kwargs) -> fields.String:  # noqa: N802
+    return BoundedString(
+        MAX_LENGTH,
+        min_len=MIN_LENGTH,
+        metadata={"description": "8-128 characters, not a common password"},
+        **kwargs,
+    )
+
+
 class RegisterSchema(Schema):
     username = Username(required=True)
-    password = BoundedString(256, required=True)
+    password = NewPassword(required=True)
     email = Email(load_default=None, allow_none=True)
     phone_number = Phone(load_default=None, allow_none=True)
     name = BoundedString(100, load_default=None, allow_none=True)
@@ -48,7 +58,7 @@ class MessageSchema(Schema):
 
 class PasswordChangeSchema(Schema):
     current_password = BoundedString(256, min_len=1, required=True)
-    new_password = BoundedString(256, required=True)
+    new_password = NewPassword(required=True)
 
 
 class ForgotPasswordSchema(Schema):
@@ -58,4 +68,4 @@ class ForgotPasswordSchema(Schema):
 class ResetConfirmSchema(Schema):
     username = BoundedString(254, min_len=1, required=True)
     code = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    new_password = BoundedString(256, required=True)
+    new_password = NewPassword(required=True)
