@@ -143,7 +143,9 @@ def make_user(app):
 
 def login_tokens(client, username: str, password: str = TEST_PASSWORD) -> dict:
     """Log in through the API on a separate client, so `client` keeps no cookies."""
-    response = client.application.test_client().post("/auth/login", json={"username": username, "password": password})
+    response = client.application.test_client().post(
+        "/auth/login", json={"username": username, "password": password}
+    )
     assert response.status_code == 200, response.get_json()
     return response.get_json()
 

@@ -26,7 +26,9 @@ def test_register_returns_user_without_secrets(client):
 
 
 def test_register_trailing_slash_and_no_redirect(client):
-    response = client.post("/auth/register/", json={"username": "slashy", "password": "Good-Pass-9x"})
+    response = client.post(
+        "/auth/register/", json={"username": "slashy", "password": "Good-Pass-9x"}
+    )
     assert response.status_code == 201
 
 

@@ -54,7 +54,9 @@ def test_patch_changes_fields_and_admin_flag(client, user, admin_headers):
 
 def test_patch_rejects_duplicates_and_unknown_fields(client, make_user, user, admin_headers):
     make_user("taken", email="taken@example.com")
-    dup = client.patch(f"/users/{user.id}", json={"email": "taken@example.com"}, headers=admin_headers)
+    dup = client.patch(
+        f"/users/{user.id}", json={"email": "taken@example.com"}, headers=admin_headers
+    )
     assert_error_shape(dup, 409)
     bad = client.patch(f"/users/{user.id}", json={"username": "x1x"}, headers=admin_headers)
     assert_error_shape(bad, 422)
