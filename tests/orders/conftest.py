@@ -1,0 +1,1 @@
+from tests.orders.fixtures import count_statements, make_slipper  # noqa: F401
