@@ -101,7 +101,9 @@ def test_hostile_add_bodies_are_422(client, user_headers, make_slipper, payload)
 
 def test_non_json_body_is_4xx(client, user_headers):
     response = client.post(
-        "/cart/items", data="{not json", headers={**user_headers, "Content-Type": "application/json"}
+        "/cart/items",
+        data="{not json",
+        headers={**user_headers, "Content-Type": "application/json"},
     )
     assert 400 <= response.status_code < 500
     assert_error_shape(response, response.status_code)
@@ -140,7 +142,9 @@ def test_patch_sets_and_zero_removes(client, user_headers, make_slipper):
     assert body.status_code == 200
     assert body.get_json()["total_amount"] == "14.00"
     for bad in (-1, 51, "2", 1.5, False):
-        response = client.patch(f"/cart/items/{item_id}", json={"quantity": bad}, headers=user_headers)
+        response = client.patch(
+            f"/cart/items/{item_id}", json={"quantity": bad}, headers=user_headers
+        )
         assert_error_shape(response, 422)
     removed = client.patch(f"/cart/items/{item_id}", json={"quantity": 0}, headers=user_headers)
     assert removed.get_json() == EMPTY
