@@ -4,35 +4,143 @@ Every cached catalog response is stored under a key that includes the current ca
 version. A write that changes what the catalog shows calls `invalidate_catalog()`, which
 replaces the version token: every worker's next read misses and rebuilds. With Redis the
 token is shared by all workers and hosts; the in-process cache is per process.
+
+Cached values are finished JSON bodies plus their ETag: a hit reads the cache twice
+(version, body) and touches neither the database nor a serializer.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import time
 import uuid
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from flask import Response, current_app, request
 
 from slippers.extensions import cache
 
 VERSION_KEY = "catalog:version"
+OUTAGE_BACKOFF_SEC = 5.0
 log = logging.getLogger("slippers.catalog.cache")
+
+
+class _Breaker:
+    """Per-process memory of a cache outage.
+
+    A Redis that is down can take seconds per command to fail (connect retries with
+    backoff), so after a failure the catalog skips the cache for OUTAGE_BACKOFF_SEC
+    instead of paying that on every request. A version bump that could not be written
+    is retried first thing once the cache answers again.
+    """
+
+    down_until = 0.0
+    bump_pending = False
+
+    @classmethod
+    def is_open(cls) -> bool:
+        return time.monotonic() < cls.down_until
+
+    @classmethod
+    def trip(cls) -> None:
+        cls.down_until = time.monotonic() + OUTAGE_BACKOFF_SEC
+
+    @classmethod
+    def reset(cls) -> None:
+        cls.down_until = 0.0
+        cls.bump_pending = False
 
 
 def catalog_version() -> str | None:
     """The current token (created on first use), or None when the cache is unreachable."""
+    if _Breaker.is_open():
+        return None
     try:
+        if _Breaker.bump_pending:
+            cache.set(VERSION_KEY, uuid.uuid4().hex, timeout=0)
+            _Breaker.bump_pending = False
         version = cache.get(VERSION_KEY)
         if version is None:
             cache.add(VERSION_KEY, uuid.uuid4().hex, timeout=0)
             version = cache.get(VERSION_KEY)
         return version
     except Exception:
+        _Breaker.trip()
         log.warning("cache unavailable; serving uncached", exc_info=True)
         return None
 
 
 def invalidate_catalog() -> None:
     """Call after committing any change the catalog shows (price, stock, names, images)."""
+    _Breaker.bump_pending = True
+    if _Breaker.is_open():
+        log.error("cache unavailable; catalog version bump deferred")
+        return
     try:
         cache.set(VERSION_KEY, uuid.uuid4().hex, timeout=0)
+        _Breaker.bump_pending = False
     except Exception:
-        log.error("cache unavailable; catalog version not bumped", exc_info=True)
+        _Breaker.trip()
+        log.error("cache unavailable; catalog version bump deferred", exc_info=True)
+
+
+def cache_key(version: str, name: str, args: Mapping[str, Any]) -> str:
+    """`name` plus the parsed (normalised) arguments; absent and default look the same."""
+    canonical = "&".join(f"{k}={_canonical(v)}" for k, v in sorted(args.items()) if v is not None)
+    digest = hashlib.blake2b(canonical.encode(), digest_size=16).hexdigest()
+    return f"catalog:{version}:{name}:{digest}"
+
+
+def _canonical(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def cached_json(name: str, args: Mapping[str, Any], build: Callable[[], Any]) -> Response:
+    """Answer from the cache, else `build()` the data, store its JSON body and answer it.
+
+    The caller must put into `args` everything the output depends on. Reading the version
+    before `build()` matters: a write commits, then bumps, so a body built from older data
+    can only ever be stored under an older version, which nobody reads any more.
+    """
+    version = catalog_version()
+    key = cache_key(version, name, args) if version else None
+    entry = _cache_get(key) if key else None
+    if entry is None:
+        body = current_app.json.dumps(build()).encode()
+        etag = hashlib.blake2b(body, digest_size=12).hexdigest()
+        entry = (body, etag)
+        if key:
+            _cache_set(key, entry)
+    return json_response(*entry)
+
+
+def json_response(body: bytes, etag: str) -> Response:
+    """200 with the body, or 304 when the client already holds this ETag."""
+    if etag in request.if_none_match:
+        response = Response(status=304)
+    else:
+        response = Response(body, status=200, mimetype="application/json")
+    response.set_etag(etag)
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+def _cache_get(key: str):
+    try:
+        return cache.get(key)
+    except Exception:
+        _Breaker.trip()
+        log.warning("cache read failed; serving uncached", exc_info=True)
+        return None
+
+
+def _cache_set(key: str, entry: tuple[bytes, str]) -> None:
+    try:
+        cache.set(key, entry)
+    except Exception:
+        _Breaker.trip()
+        log.warning("cache write failed", exc_info=True)

@@ -1,0 +1,176 @@
+"""Reading slippers: search, filters, sorting and a constant number of SQL statements.
+
+A page costs two statements (a count and the page itself, which carries the category
+name and the primary image through a join and a correlated subquery), plus one bulk
+statement for all the page's images when they are asked for.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable
+
+from sqlalchemy import Select, and_, func, or_, select
+
+from slippers.catalog.models import Category, Slipper, SlipperImage
+from slippers.catalog.storage import file_url
+from slippers.errors import NotFound
+from slippers.extensions import db
+from slippers.search import contains_ci
+
+SORT_COLUMNS = {
+    "name": func.lower(Slipper.name),
+    "price": Slipper.price,
+    "created_at": Slipper.created_at,
+}
+
+
+def primary_image_filename():
+    """The primary image, else the first one: always at most one file name per slipper."""
+    return (
+        select(SlipperImage.filename)
+        .where(SlipperImage.slipper_id == Slipper.id)
+        .order_by(SlipperImage.is_primary.desc(), SlipperImage.order_index, SlipperImage.id)
+        .limit(1)
+        .correlate(Slipper)
+        .scalar_subquery()
+    )
+
+
+def _row_select() -> Select:
+    return select(
+        Slipper, Category.name.label("category_name"), primary_image_filename().label("primary")
+    ).outerjoin(Category, Category.id == Slipper.category_id)
+
+
+def slipper_filters(args: dict) -> list:
+    """WHERE clauses for the list; `q` is shaped as lower(col) LIKE so trigram indexes apply."""
+    clauses = [Slipper.deleted_at.is_(None)]
+    if args.get("q"):
+        q = args["q"]
+        clauses.append(
+            or_(
+                contains_ci(Slipper.name, q),
+                contains_ci(Slipper.description, q),
+                contains_ci(Slipper.size, q),
+            )
+        )
+    if args.get("category_id") is not None:
+        clauses.append(Slipper.category_id == args["category_id"])
+    if args.get("min_price") is not None:
+        clauses.append(Slipper.price >= args["min_price"])
+    if args.get("max_price") is not None:
+        clauses.append(Slipper.price <= args["max_price"])
+    if args.get("size"):
+        clauses.append(Slipper.size == args["size"])
+    if args.get("in_stock") is True:
+        clauses.append(Slipper.quantity > 0)
+    elif args.get("in_stock") is False:
+        clauses.append(Slipper.quantity == 0)
+    return clauses
+
+
+def _ordering(sort: str) -> list:
+    descending = sort.startswith("-")
+    column = SORT_COLUMNS[sort.lstrip("-")]
+    if descending:
+        return [column.desc(), Slipper.id.desc()]
+    return [column.asc(), Slipper.id.asc()]
+
+
+def list_slippers(args: dict) -> dict:
+    """One page of live slippers as plain dicts, in the envelope of API.md."""
+    page, page_size = args["page"], args["page_size"]
+    clauses = slipper_filters(args)
+    total = db.session.execute(
+        select(func.count()).select_from(Slipper).where(*clauses)
+    ).scalar_one()
+    items: list[dict] = []
+    if total > (page - 1) * page_size:
+        rows = db.session.execute(
+            _row_select()
+            .where(*clauses)
+            .order_by(*_ordering(args["sort"]))
+            .limit(page_size)
+            .offset((page - 1) * page_size)
+        ).all()
+        items = [slipper_dict(row.Slipper, row.category_name, row.primary) for row in rows]
+        if args.get("include_images"):
+            attach_images(items)
+    return {
+        "items": items,
+        "total": total,
+        "page": page,
+        "page_size": page_size,
+        "pages": math.ceil(total / page_size) if total else 0,
+    }
+
+
+def slipper_detail(slipper_id: int) -> dict:
+    """One live slipper with its images, or NotFound."""
+    row = db.session.execute(
+        _row_select().where(Slipper.id == slipper_id, Slipper.deleted_at.is_(None))
+    ).first()
+    if row is None:
+        raise NotFound("Slipper not found")
+    item = slipper_dict(row.Slipper, row.category_name, row.primary)
+    attach_images([item])
+    return item
+
+
+def slipper_dict(slipper: Slipper, category_name: str | None, primary: str | None) -> dict:
+    return {
+        "id": slipper.id,
+        "name": slipper.name,
+        "description": slipper.description,
+        "size": slipper.size,
+        "price": slipper.price,
+        "quantity": slipper.quantity,
+        "in_stock": slipper.quantity > 0,
+        "category_id": slipper.category_id,
+        "category_name": category_name,
+        "primary_image_url": file_url(primary) if primary else None,
+        "created_at": slipper.created_at,
+        "updated_at": slipper.updated_at,
+    }
+
+
+def attach_images(items: list[dict]) -> None:
+    """Give every item its ordered `images` with one query for the whole list."""
+    by_slipper = images_by_slipper(item["id"] for item in items)
+    for item in items:
+        item["images"] = by_slipper.get(item["id"], [])
+
+
+def images_by_slipper(slipper_ids: Iterable[int]) -> dict[int, list[dict]]:
+    ids = list(slipper_ids)
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(SlipperImage)
+        .where(SlipperImage.slipper_id.in_(ids))
+        .order_by(SlipperImage.slipper_id, SlipperImage.order_index, SlipperImage.id)
+    ).scalars()
+    grouped: dict[int, list[dict]] = defaultdict(list)
+    for image in rows:
+        grouped[image.slipper_id].append(image_dict(image))
+    return grouped
+
+
+def image_dict(image: SlipperImage) -> dict:
+    return {
+        "id": image.id,
+        "url": file_url(image.filename),
+        "is_primary": image.is_primary,
+        "order_index": image.order_index,
+    }
+
+
+def live_slipper_exists(slipper_id: int) -> bool:
+    return (
+        db.session.execute(
+            select(Slipper.id).where(and_(Slipper.id == slipper_id, Slipper.deleted_at.is_(None)))
+        ).first()
+        is not None
+    )
