@@ -1,0 +1,146 @@
+"""Real parallel requests against gunicorn (several workers) on PostgreSQL.
+
+Each round releases all buyers at once (a barrier) so that their requests really overlap.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+from functools import partial
+
+import pytest
+from sqlalchemy import func, select
+
+from slippers.catalog.models import Slipper
+from slippers.extensions import db
+from slippers.orders.models import Order, OrderItem, OrderStatusChange
+
+pytestmark = [pytest.mark.postgres, pytest.mark.live_server_only, pytest.mark.slow]
+
+ROUNDS = 5
+
+
+def all_at_once(calls):
+    """Run the callables in parallel threads, started together; return their responses."""
+    barrier = threading.Barrier(len(calls))
+
+    def run(call):
+        barrier.wait(timeout=30)
+        return call()
+
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        return list(pool.map(run, calls))
+
+
+def new_slippers(live_app, *stocks: int) -> list[int]:
+    with live_app.app_context():
+        rows = [
+            Slipper(name=f"Live {n}", size="42", price=Decimal("10.00"), quantity=stock)
+            for n, stock in enumerate(stocks)
+        ]
+        db.session.add_all(rows)
+        db.session.commit()
+        return [row.id for row in rows]
+
+
+def stock(live_app, slipper_id: int) -> int:
+    with live_app.app_context():
+        return db.session.execute(
+            select(Slipper.quantity).where(Slipper.id == slipper_id)
+        ).scalar_one()
+
+
+def ordered_quantity(live_app, slipper_id: int) -> int:
+    with live_app.app_context():
+        return db.session.execute(
+            select(func.coalesce(func.sum(OrderItem.quantity), 0))
+            .join(Order, Order.id == OrderItem.order_id)
+            .where(OrderItem.slipper_id == slipper_id, Order.status != "cancelled")
+        ).scalar_one()
+
+
+def buy(session, base, lines, **headers):
+    items = [{"slipper_id": sid, "quantity": qty} for sid, qty in lines]
+    return partial(
+        session.post, f"{base}/orders/", json={"items": items}, headers=headers, timeout=30
+    )
+
+
+def assert_no_server_errors(responses):
+    bad = [(r.status_code, r.text[:200]) for r in responses if r.status_code >= 500]
+    assert not bad, bad
+
+
+def test_thirty_buyers_five_pairs(live_app, live_server, live_buyers):
+    for _ in range(ROUNDS):
+        (slipper_id,) = new_slippers(live_app, 5)
+        responses = all_at_once([buy(s, live_server, [(slipper_id, 1)]) for s in live_buyers])
+        assert_no_server_errors(responses)
+        codes = sorted(r.status_code for r in responses)
+        assert codes == [201] * 5 + [409] * 25
+        for refused in (r for r in responses if r.status_code == 409):
+            assert f"id {slipper_id}" in refused.json()["message"]
+        assert stock(live_app, slipper_id) == 0
+        assert ordered_quantity(live_app, slipper_id) == 5
+
+
+def test_crossed_baskets_do_not_deadlock(live_app, live_server, live_buyers):
+    for _ in range(ROUNDS):
+        a, b = new_slippers(live_app, 20, 20)
+        calls = [
+            buy(s, live_server, [(a, 1), (b, 1)] if n % 2 else [(b, 1), (a, 1)])
+            for n, s in enumerate(live_buyers)
+        ]
+        responses = all_at_once(calls)
+        assert_no_server_errors(responses)
+        codes = sorted(r.status_code for r in responses)
+        assert codes == [201] * 20 + [409] * 10
+        assert not any("deadlock" in r.text.lower() for r in responses)
+        for slipper_id in (a, b):
+            assert stock(live_app, slipper_id) == 0
+            assert ordered_quantity(live_app, slipper_id) == 20
+
+
+def test_concurrent_cancels_and_deletes_return_stock_once(live_app, live_server, live_buyers):
+    owner = live_buyers[0]
+    for _ in range(ROUNDS):
+        (slipper_id,) = new_slippers(live_app, 10)
+        order = owner.post(
+            f"{live_server}/orders/",
+            json={"items": [{"slipper_id": slipper_id, "quantity": 3}]},
+            timeout=30,
+        ).json()
+        url = f"{live_server}/orders/{order['id']}"
+        cancel = partial(owner.patch, url, json={"status": "cancelled"}, timeout=30)
+        remove = partial(owner.delete, url, timeout=30)
+        responses = all_at_once([cancel, remove] * 5)
+        assert_no_server_errors(responses)
+        assert {r.status_code for r in responses} <= {200, 204, 404, 409}
+        assert stock(live_app, slipper_id) == 10
+        with live_app.app_context():
+            cancels = db.session.execute(
+                select(func.count())
+                .select_from(OrderStatusChange)
+                .where(
+                    OrderStatusChange.order_id == order["id"],
+                    OrderStatusChange.to_status == "cancelled",
+                )
+            ).scalar_one()
+        assert cancels <= 1  # zero when the order row (and its history) was deleted
+
+
+def test_same_idempotency_key_at_once_places_one_order(live_app, live_server, live_buyers):
+    buyer = live_buyers[1]
+    for round_no in range(ROUNDS):
+        (slipper_id,) = new_slippers(live_app, 100)
+        key = f"live-{slipper_id}-{round_no}"
+        responses = all_at_once(
+            [buy(buyer, live_server, [(slipper_id, 2)], **{"Idempotency-Key": key})] * 10
+        )
+        assert_no_server_errors(responses)
+        assert {r.status_code for r in responses} <= {201, 409}
+        created = {r.json()["id"] for r in responses if r.status_code == 201}
+        assert len(created) == 1
+        assert stock(live_app, slipper_id) == 98
