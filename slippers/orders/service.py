@@ -8,7 +8,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from flask import current_app
-from sqlalchemy import delete, exists, select, update
+from sqlalchemy import Row, delete, exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -20,7 +20,7 @@ from slippers.db_types import CENT, utcnow
 from slippers.errors import Conflict, Forbidden, Unprocessable
 from slippers.extensions import db
 from slippers.fields import MAX_MONEY
-from slippers.orders.models import Order, OrderItem
+from slippers.orders.models import Order, OrderItem, OrderStatusChange
 from slippers.orders.queries import (
     SETTLED_PAYMENT_STATUSES,
     detail_view,
@@ -28,7 +28,7 @@ from slippers.orders.queries import (
     has_payments,
     order_detail,
 )
-from slippers.orders.states import move_order, record_status_change
+from slippers.orders.states import move_order
 from slippers.orders.stock import return_stock, take_stock
 from slippers.payments.models import Payment
 
@@ -219,17 +219,22 @@ def _cancel_expired(ids: list[int]) -> int:
     return cancelled
 
 
-def _sold_slippers(quantities: dict[int, int]) -> dict[int, Slipper]:
+def _sold_slippers(quantities: dict[int, int]) -> dict[int, Row]:
+    """`{id: (id, name, size, price)}` of the slippers still sold among the wanted ones."""
     if not quantities:
         return {}
-    found = db.session.execute(
-        select(Slipper).where(Slipper.id.in_(list(quantities)), Slipper.deleted_at.is_(None))
-    ).scalars()
-    return {slipper.id: slipper for slipper in found}
+    rows = db.session.execute(
+        select(Slipper.id, Slipper.name, Slipper.size, Slipper.price).where(
+            Slipper.id.in_(list(quantities)), Slipper.deleted_at.is_(None)
+        )
+    )
+    return {row.id: row for row in rows}
 
 
-def _write_order(user, quantities: dict[int, int], slippers: dict[int, Slipper], notes) -> dict:
-    """Snapshot the lines at today's prices, take the stock, write order and history."""
+def _write_order(user, quantities: dict[int, int], slippers: dict[int, Row], notes) -> dict:
+    """Write the order, its lines (name, size, price snapshotted) and its first history row,
+    then take the stock last: the slipper rows stay locked only from that UPDATE to the
+    COMMIT, which keeps a best-seller from serialising whole requests."""
     items = [
         OrderItem(
             slipper_id=sid,
@@ -244,7 +249,9 @@ def _write_order(user, quantities: dict[int, int], slippers: dict[int, Slipper],
     total = sum((item.line_total for item in items), Decimal("0.00"))
     if total > MAX_MONEY:
         raise Unprocessable(f"The order total {total} is larger than the shop accepts")
-    take_stock(quantities)
+    placed = OrderStatusChange(
+        from_status=None, to_status="pending", changed_by_user_id=user.id, reason="placed"
+    )
     order = Order(
         user_id=user.id,
         status="pending",
@@ -252,12 +259,12 @@ def _write_order(user, quantities: dict[int, int], slippers: dict[int, Slipper],
         currency=current_app.config["SHOP_CURRENCY"],
         notes=notes,
         items=items,
+        status_changes=[placed],
     )
     db.session.add(order)
     db.session.flush()
-    created = record_status_change(order.id, None, "pending", user.id, "placed")
-    db.session.flush()
-    return detail_view(order, [], [created])
+    take_stock(quantities)
+    return detail_view(order, [], [placed])
 
 
 def _move_returning_stock(order: Order, to_status: str, role: str, actor_id, reason) -> bool:
