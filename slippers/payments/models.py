@@ -43,11 +43,18 @@ class Payment(TimestampMixin, db.Model):
     octo_pay_url: Mapped[str | None] = mapped_column(String(1024))
     last_error: Mapped[str | None] = mapped_column(String(500))
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Set while one reconcile run asks OCTO about this payment; others skip it until then.
+    reconcile_claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Refund(TimestampMixin, db.Model):
+    """One refund intent; PENDING rows count against what may still be refunded."""
+
     __tablename__ = "refunds"
-    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("status IN ('PENDING','SUCCEEDED','FAILED')", name="status_valid"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     payment_id: Mapped[int] = mapped_column(

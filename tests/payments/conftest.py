@@ -1,0 +1,61 @@
+"""Payment fixtures: the OCTO sandbox on a real port, the shop reachable for its callbacks.
+
+`octo` points the session app at a fresh sandbox (OCTO_API_BASE, short timeouts);
+`shop` also serves the app itself on a loopback port (tests/live_server.py) and sets
+OCTO_NOTIFY_URL there, so the sandbox's pay page calls the real webhook. The shop's
+requests share the test's rolled-back transaction: before anything makes the sandbox call
+the shop, the test's own session must hold no open savepoint (`settle()` commits it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.live_server import serve_in_thread
+from tests.octo_sim_server import SimServer, running_sim
+from tests.orders.fixtures import make_slipper  # noqa: F401 - a fixture
+from tests.payments.helpers import UNIQUE_KEY
+
+
+@pytest.fixture
+def sim() -> Iterator[SimServer]:
+    with running_sim() as server:
+        yield server
+
+
+@pytest.fixture
+def octo(app, sim, monkeypatch) -> SimServer:
+    """The app talks to the sandbox (callbacks go nowhere unless `shop` is used too)."""
+    for name, value in {
+        "OCTO_API_BASE": sim.base_url,
+        "OCTO_SHOP_ID": 1,
+        "OCTO_SECRET": "sim-secret",
+        "OCTO_UNIQUE_KEY": UNIQUE_KEY,
+        "OCTO_ALLOW_UNSIGNED_CALLBACKS": False,
+        "OCTO_TIMEOUT_SEC": 1.0,
+        "OCTO_CONNECT_TIMEOUT_SEC": 1.0,
+        "OCTO_RETRIES": 1,
+        "OCTO_AUTO_CAPTURE": True,
+        "OCTO_EXTRA_PARAMS": {},
+        "OCTO_NOTIFY_URL": "http://127.0.0.1:9/payments/octo/notify",
+        "OCTO_RETURN_URL": "http://shop.test/orders/{order_id}",
+        "OCTO_USD_UZS_RATE": "",
+        "OCTO_MAX_REFUND_UZS": "10000000",
+    }.items():
+        monkeypatch.setitem(app.config, name, value)
+    return sim
+
+
+@pytest.fixture
+def shop(app, octo, monkeypatch) -> Iterator[str]:
+    """The shop on a real port; the sandbox's callbacks reach its webhook."""
+    with serve_in_thread(app) as base_url:
+        monkeypatch.setitem(app.config, "OCTO_NOTIFY_URL", f"{base_url}/payments/octo/notify")
+        yield base_url
+
+
+@pytest.fixture
+def slipper(make_slipper):  # noqa: F811 - the imported fixture
+    return make_slipper("Cosy", price="125000.50", quantity=10)
