@@ -83,3 +83,33 @@ def test_pay_then_refund_in_two_parts(
     assert len({r.shop_refund_id for r in refunds(payment.id)}) == 2
     assert payment_row(payment.id).status == "REFUNDED"
     assert db.session.get(Payment, payment.id).paid_at == payment.paid_at
+
+
+def test_two_stage_hold_is_captured_through_the_callback_answer(
+    app, client, shop, octo, user_headers, slipper, monkeypatch
+):
+    monkeypatch.setitem(app.config, "OCTO_AUTO_CAPTURE", False)
+    order = place_order(client, user_headers, [(slipper, 1)])
+    created = create_payment(client, user_headers, order["id"])
+    assert octo.recorded("/prepare_payment")[0]["json"]["auto_capture"] is False
+    assert click(octo, created["octo_payment_UUID"]).status_code == 200
+    hold, success = octo.callbacks()
+    assert hold["status"] == "waiting_for_capture"
+    assert hold["response_body"].strip() == '{"accept_status":"capture"}'
+    assert success["status"] == "succeeded" and success["status_code"] == 200
+    assert payment_row(created["payment_id"]).status == "PAID"
+    assert order_row(order["id"]).status == "confirmed"
+
+
+def test_the_buyer_cancels_on_the_pay_page_and_pays_with_a_new_payment(
+    client, shop, octo, user_headers, slipper
+):
+    order = place_order(client, user_headers, [(slipper, 1)])
+    first = create_payment(client, user_headers, order["id"])
+    assert click(octo, first["octo_payment_UUID"], "cancel").status_code == 200
+    assert payment_row(first["payment_id"]).status == "CANCELLED"
+    assert order_row(order["id"]).status == "pending"
+    second = create_payment(client, user_headers, order["id"])
+    assert click(octo, second["octo_payment_UUID"]).status_code == 200
+    assert payment_row(second["payment_id"]).status == "PAID"
+    assert order_row(order["id"]).status == "confirmed"
