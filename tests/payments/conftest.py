@@ -10,10 +10,15 @@ the shop, the test's own session must hold no open savepoint (`settle()` commits
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import pytest
+from flask import Flask
 
-from tests.live_server import serve_in_thread
+from slippers import create_app
+from slippers.extensions import db
+from tests.conftest import base_settings
+from tests.live_server import free_port, own_postgres_database, running_gunicorn, serve_in_thread
 from tests.octo_sim_server import SimServer, running_sim
 from tests.orders.fixtures import make_slipper  # noqa: F401 - a fixture
 from tests.payments.helpers import UNIQUE_KEY
@@ -59,3 +64,47 @@ def shop(app, octo, monkeypatch) -> Iterator[str]:
 @pytest.fixture
 def slipper(make_slipper):  # noqa: F811 - the imported fixture
     return make_slipper("Cosy", price="125000.50", quantity=10)
+
+
+# --- a real multi-worker server on its own PostgreSQL database (live_server_only tests) ----
+
+
+@dataclass
+class LiveShop:
+    """gunicorn workers serving `app`'s database, configured against the session sandbox."""
+
+    base_url: str
+    app: Flask
+    sim: SimServer
+
+
+@pytest.fixture(scope="session")
+def live_shop(database_url, tmp_root) -> Iterator[LiveShop]:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("real concurrency needs PostgreSQL: set TEST_DATABASE_URL (CI does)")
+    from flask_migrate import upgrade
+
+    with running_sim() as sim, own_postgres_database(database_url, "live_payments") as url:
+        port = free_port()
+        octo_env = {
+            "OCTO_API_BASE": sim.base_url,
+            "OCTO_SHOP_ID": "1",
+            "OCTO_SECRET": "sim-secret",
+            "OCTO_UNIQUE_KEY": UNIQUE_KEY,
+            "OCTO_NOTIFY_URL": f"http://127.0.0.1:{port}/payments/octo/notify",
+            "OCTO_TIMEOUT_SEC": "10",
+        }
+        settings = base_settings(tmp_root / "live-payments", url)
+        settings.update({name: value for name, value in octo_env.items() if name != "OCTO_SHOP_ID"})
+        settings.update({"OCTO_SHOP_ID": 1, "OCTO_TIMEOUT_SEC": 10.0})
+        application = create_app(settings)
+        with application.app_context():
+            upgrade()
+        env = {**octo_env, "UPLOAD_FOLDER": str(tmp_root / "live-payments-uploads")}
+        log_path = tmp_root / "gunicorn-payments.log"
+        try:
+            with running_gunicorn(url, env, port=port, workers=3, log_path=log_path) as base:
+                yield LiveShop(base_url=base, app=application, sim=sim)
+        finally:
+            with application.app_context():
+                db.engine.dispose()
