@@ -135,9 +135,9 @@ def storable(value: Any, depth: int = 0) -> Any:
     if isinstance(value, Decimal):
         return format(value, "f") if value.is_finite() else str(value)
     if isinstance(value, str):
-        return value.replace("\x00", "")
+        return _valid_text(value)
     if isinstance(value, dict):
-        return {str(k).replace("\x00", ""): storable(v, depth + 1) for k, v in value.items()}
+        return {_valid_text(str(k)): storable(v, depth + 1) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [storable(item, depth + 1) for item in value]
     if value is None or isinstance(value, (bool, int)):
@@ -145,8 +145,13 @@ def storable(value: Any, depth: int = 0) -> Any:
     return str(value)
 
 
+def _valid_text(text: str) -> str:
+    """No NUL and no lone surrogates: PostgreSQL refuses both inside JSON."""
+    return text.encode("utf-8", "replace").decode("utf-8").replace("\x00", "")
+
+
 def storable_payload(payload: Any, raw_text: str) -> dict:
     """What a PaymentEvent keeps: the parsed object, or the raw text when it is not one/huge."""
     if isinstance(payload, dict) and len(raw_text) <= MAX_STORED_PAYLOAD:
         return storable(payload)
-    return {"_raw": raw_text[:MAX_STORED_PAYLOAD].replace("\x00", "")}
+    return {"_raw": _valid_text(raw_text[:MAX_STORED_PAYLOAD])}

@@ -99,7 +99,9 @@ class PaymentDetailSchema(PaymentSchema):
 
 class RefundCreateSchema(Schema):
     octo_payment_uuid = fields.String(
-        required=True, data_key="octo_payment_UUID", validate=validate.Length(min=1, max=64)
+        required=True,
+        data_key="octo_payment_UUID",
+        validate=validate.Regexp(r"^[!-~]{1,64}$", error="1-64 printable ASCII characters."),
     )
     amount = Money(
         load_default=None,

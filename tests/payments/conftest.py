@@ -71,7 +71,7 @@ def slipper(make_slipper):  # noqa: F811 - the imported fixture
 
 @dataclass
 class LiveShop:
-    """gunicorn workers serving `app`'s database, configured against the session sandbox."""
+    """gunicorn (3 workers) on its own database, and an in-process app on the same one."""
 
     base_url: str
     app: Flask
@@ -86,21 +86,21 @@ def live_shop(database_url, tmp_root) -> Iterator[LiveShop]:
 
     with running_sim() as sim, own_postgres_database(database_url, "live_payments") as url:
         port = free_port()
-        octo_env = {
+        octo = {
             "OCTO_API_BASE": sim.base_url,
-            "OCTO_SHOP_ID": "1",
+            "OCTO_SHOP_ID": 1,
             "OCTO_SECRET": "sim-secret",
             "OCTO_UNIQUE_KEY": UNIQUE_KEY,
             "OCTO_NOTIFY_URL": f"http://127.0.0.1:{port}/payments/octo/notify",
-            "OCTO_TIMEOUT_SEC": "10",
+            "OCTO_TIMEOUT_SEC": 10.0,
         }
-        settings = base_settings(tmp_root / "live-payments", url)
-        settings.update({name: value for name, value in octo_env.items() if name != "OCTO_SHOP_ID"})
-        settings.update({"OCTO_SHOP_ID": 1, "OCTO_TIMEOUT_SEC": 10.0})
+        # The same settings for the in-process app (set-up, checks, reconcile) and gunicorn.
+        settings = {**base_settings(tmp_root / "live-payments", url), **octo}
+        env = {name: str(value) for name, value in octo.items()}
+        env["UPLOAD_FOLDER"] = str(tmp_root / "live-payments-uploads")
         application = create_app(settings)
         with application.app_context():
             upgrade()
-        env = {**octo_env, "UPLOAD_FOLDER": str(tmp_root / "live-payments-uploads")}
         log_path = tmp_root / "gunicorn-payments.log"
         try:
             with running_gunicorn(url, env, port=port, workers=3, log_path=log_path) as base:

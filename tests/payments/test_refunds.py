@@ -87,6 +87,8 @@ def test_who_may_refund(client, octo, paid, user_headers, other_headers):
         {"octo_payment_UUID": "", "amount": "1.00"},
         {"octo_payment_UUID": "x" * 65},
         {"octo_payment_UUID": 5},
+        {"octo_payment_UUID": "a\u0000b"},
+        {"octo_payment_UUID": "\ud800"},
         {"octo_payment_UUID": "UUID", "amount": "0"},
         {"octo_payment_UUID": "UUID", "amount": "-1"},
         {"octo_payment_UUID": "UUID", "amount": "1.005"},

@@ -182,11 +182,13 @@ def test_hostile_values_get_a_4xx_never_a_500(client, octo, pending):
         {"octo_payment_UUID": created["octo_payment_UUID"], "status": "succeeded"},
         {"nested": {"deeper": nested(40)}},
         {"octo_payment_UUID": "ÿ\U0001f600", "status": "succeeded", "total_sum": 1e400},
+        {"octo_payment_UUID": "\ud800", "status": "\udfff", "\ud83d": ["\ud800"]},
     ]
     for payload in hostile:
         response = client.post("/payments/octo/notify", data=json.dumps(payload))
         assert response.status_code in (400, 401), response.get_data(as_text=True)
     assert snapshot(created["payment_id"], order["id"]) == before
+    assert len(events()) == 1 + len(hostile)  # the create answer, then every refused callback
 
 
 def test_repeats_apply_once(client, octo, pending):
