@@ -46,7 +46,7 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_slippers'))
     )
     with op.batch_alter_table('slippers', schema=None) as batch_op:
-        batch_op.create_index('ix_slippers_active_created', ['deleted_at', 'created_at'], unique=False)
+        batch_op.create_index('ix_slippers_live_created', ['created_at', 'id'], unique=False, postgresql_where=sa.text('deleted_at IS NULL'), sqlite_where=sa.text('deleted_at IS NULL'))
         batch_op.create_index(batch_op.f('ix_slippers_category_id'), ['category_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_slippers_price'), ['price'], unique=False)
         batch_op.create_index(batch_op.f('ix_slippers_size'), ['size'], unique=False)
@@ -109,7 +109,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_slippers_size'))
         batch_op.drop_index(batch_op.f('ix_slippers_price'))
         batch_op.drop_index(batch_op.f('ix_slippers_category_id'))
-        batch_op.drop_index('ix_slippers_active_created')
+        batch_op.drop_index('ix_slippers_live_created', postgresql_where=sa.text('deleted_at IS NULL'), sqlite_where=sa.text('deleted_at IS NULL'))
 
     op.drop_table('slippers')
     op.drop_table('categories')

@@ -11,6 +11,7 @@ Cached values are finished JSON bodies plus their ETag: a hit reads the cache tw
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import time
@@ -18,11 +19,15 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from flask import Response, current_app, request
+from flask import Response, current_app, g, request
 
 from slippers.extensions import cache
 
 VERSION_KEY = "catalog:version"
+# Finite and far longer than any entry: an in-process SimpleCache evicts the soonest-expiring
+# keys first when full (and "never expires" sorts as soonest), and losing the version key
+# would orphan every entry at once. If it does expire, a new token simply starts afresh.
+VERSION_TIMEOUT_SEC = 30 * 24 * 3600
 OUTAGE_BACKOFF_SEC = 5.0
 log = logging.getLogger("slippers.catalog.cache")
 
@@ -59,11 +64,11 @@ def catalog_version() -> str | None:
         return None
     try:
         if _Breaker.bump_pending:
-            cache.set(VERSION_KEY, uuid.uuid4().hex, timeout=0)
+            cache.set(VERSION_KEY, uuid.uuid4().hex, timeout=VERSION_TIMEOUT_SEC)
             _Breaker.bump_pending = False
         version = cache.get(VERSION_KEY)
         if version is None:
-            cache.add(VERSION_KEY, uuid.uuid4().hex, timeout=0)
+            cache.add(VERSION_KEY, uuid.uuid4().hex, timeout=VERSION_TIMEOUT_SEC)
             version = cache.get(VERSION_KEY)
         return version
     except Exception:
@@ -79,7 +84,7 @@ def invalidate_catalog() -> None:
         log.error("cache unavailable; catalog version bump deferred")
         return
     try:
-        cache.set(VERSION_KEY, uuid.uuid4().hex, timeout=0)
+        cache.set(VERSION_KEY, uuid.uuid4().hex, timeout=VERSION_TIMEOUT_SEC)
         _Breaker.bump_pending = False
     except Exception:
         _Breaker.trip()
@@ -115,7 +120,36 @@ def cached_json(name: str, args: Mapping[str, Any], build: Callable[[], Any]) ->
         entry = (body, etag)
         if key:
             _cache_set(key, entry)
+    raw_key = g.pop("catalog_raw_key", None)
+    if raw_key and key:
+        _cache_set(raw_key, entry)
     return json_response(*entry)
+
+
+def answer_from_raw_query(name: str):
+    """Decorate a cached list view (above its argument parsing) to skip parsing on a hit.
+
+    The exact query string is looked up first. Only query strings that once parsed and
+    were answered (by `cached_json` under the same `name`) are stored in raw form, so a hit
+    needs no validation; any other request goes on to the parser and the view.
+    """
+
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            version = catalog_version()
+            if version:
+                digest = hashlib.blake2b(request.query_string, digest_size=16).hexdigest()
+                raw_key = f"catalog:{version}:{name}:raw:{digest}"
+                entry = _cache_get(raw_key)
+                if entry is not None:
+                    return json_response(*entry)
+                g.catalog_raw_key = raw_key
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator
 
 
 def json_response(body: bytes, etag: str) -> Response:

@@ -38,9 +38,25 @@ def primary_image_filename():
     )
 
 
+ROW_COLUMNS = (
+    Slipper.id,
+    Slipper.name,
+    Slipper.description,
+    Slipper.size,
+    Slipper.price,
+    Slipper.quantity,
+    Slipper.category_id,
+    Slipper.created_at,
+    Slipper.updated_at,
+)
+
+
 def _row_select() -> Select:
+    """Plain columns (no ORM objects to build), the category name and the primary image."""
     return select(
-        Slipper, Category.name.label("category_name"), primary_image_filename().label("primary")
+        *ROW_COLUMNS,
+        Category.name.label("category_name"),
+        primary_image_filename().label("primary"),
     ).outerjoin(Category, Category.id == Slipper.category_id)
 
 
@@ -88,14 +104,21 @@ def list_slippers(args: dict) -> dict:
     ).scalar_one()
     items: list[dict] = []
     if total > (page - 1) * page_size:
-        rows = db.session.execute(
-            _row_select()
+        ordering = _ordering(args["sort"])
+        # Page the bare ids first: the per-row extras (category, primary image) are then
+        # computed for this page only, not for every row OFFSET skips.
+        page_ids = (
+            select(Slipper.id)
             .where(*clauses)
-            .order_by(*_ordering(args["sort"]))
+            .order_by(*ordering)
             .limit(page_size)
             .offset((page - 1) * page_size)
+            .subquery()
+        )
+        rows = db.session.execute(
+            _row_select().join(page_ids, page_ids.c.id == Slipper.id).order_by(*ordering)
         ).all()
-        items = [slipper_dict(row.Slipper, row.category_name, row.primary) for row in rows]
+        items = [slipper_dict(row) for row in rows]
         if args.get("include_images"):
             attach_images(items)
     return {
@@ -114,25 +137,26 @@ def slipper_detail(slipper_id: int) -> dict:
     ).first()
     if row is None:
         raise NotFound("Slipper not found")
-    item = slipper_dict(row.Slipper, row.category_name, row.primary)
+    item = slipper_dict(row)
     attach_images([item])
     return item
 
 
-def slipper_dict(slipper: Slipper, category_name: str | None, primary: str | None) -> dict:
+def slipper_dict(row) -> dict:
+    """A row of `_row_select()` as the fields of SlipperSchema (Python values)."""
     return {
-        "id": slipper.id,
-        "name": slipper.name,
-        "description": slipper.description,
-        "size": slipper.size,
-        "price": slipper.price,
-        "quantity": slipper.quantity,
-        "in_stock": slipper.quantity > 0,
-        "category_id": slipper.category_id,
-        "category_name": category_name,
-        "primary_image_url": file_url(primary) if primary else None,
-        "created_at": slipper.created_at,
-        "updated_at": slipper.updated_at,
+        "id": row.id,
+        "name": row.name,
+        "description": row.description,
+        "size": row.size,
+        "price": row.price,
+        "quantity": row.quantity,
+        "in_stock": row.quantity > 0,
+        "category_id": row.category_id,
+        "category_name": row.category_name,
+        "primary_image_url": file_url(row.primary) if row.primary else None,
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
     }
 
 

@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from slippers.db_types import Money, TimestampMixin, UTCDateTime
@@ -29,7 +38,14 @@ class Slipper(TimestampMixin, db.Model):
     __table_args__ = (
         CheckConstraint("quantity >= 0", name="quantity_non_negative"),
         CheckConstraint("price >= 0", name="price_non_negative"),
-        Index("ix_slippers_active_created", "deleted_at", "created_at"),
+        # The default listing (live slippers, newest first, ties by id) walks this index.
+        Index(
+            "ix_slippers_live_created",
+            "created_at",
+            "id",
+            postgresql_where=text("deleted_at IS NULL"),
+            sqlite_where=text("deleted_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -28,7 +28,7 @@ def _require_admin() -> None:
 
 @blp.route("/")
 class Categories(MethodView):
-    @blp.arguments(CategoryQueryArgsSchema, location="query")
+    @blp.arguments(CategoryQueryArgsSchema(), location="query")
     @blp.response(200, CategorySchema(many=True))
     @blp.alt_response(304, description="Not modified (If-None-Match matched the ETag)")
     @blp.alt_response(401, response="UNAUTHORIZED")

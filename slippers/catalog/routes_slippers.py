@@ -8,6 +8,7 @@ from flask_smorest import Blueprint
 from slippers.auth.access import admin_required
 from slippers.catalog import reads
 from slippers.catalog import slipper_service as service
+from slippers.catalog.cache import answer_from_raw_query
 from slippers.catalog.schemas import (
     SlipperCreateSchema,
     SlipperPageSchema,
@@ -23,7 +24,8 @@ NOT_MODIFIED = "Not modified (If-None-Match matched the ETag)"
 
 @blp.route("/")
 class Slippers(MethodView):
-    @blp.arguments(SlipperQueryArgsSchema, location="query")
+    @answer_from_raw_query("slippers")
+    @blp.arguments(SlipperQueryArgsSchema(), location="query")
     @blp.response(200, SlipperPageSchema)
     @blp.alt_response(304, description=NOT_MODIFIED)
     def get(self, args):

@@ -223,3 +223,15 @@ def test_cache_reads_failing_midway_are_misses(client, slipper, monkeypatch):
     response = client.get(f"/slippers/{slipper.id}")
     assert response.status_code == 200
     assert response.get_json()["price"] == str(Decimal("189000.00"))
+
+
+def test_a_full_cache_evicts_entries_before_the_version(client, slipper):
+    """The in-process cache drops the soonest-expiring keys first; the version must outlive them."""
+    version = catalog_version()
+    for n in range(700):
+        cache.set(f"filler:{n}", n)
+    assert catalog_version() == version
+    client.get(f"/slippers/{slipper.id}")
+    with count_statements() as statements:
+        client.get(f"/slippers/{slipper.id}")
+    assert statements == []

@@ -257,3 +257,13 @@ def test_delete_keeps_order_history(client, admin_headers, user, slipper):
         Decimal("378000.00"),
     )
     assert db.session.get(Order, order.id).total_amount == Decimal("378000.00")
+
+
+def test_list_detail_and_write_responses_agree(client, admin_headers, body):
+    created = client.post("/slippers/", json=body, headers=admin_headers).get_json()
+    detail = client.get(f"/slippers/{created['id']}").get_json()
+    listed = client.get("/slippers/?include_images=true").get_json()["items"]
+    assert detail == created == listed[0]
+    plain = client.get("/slippers/").get_json()["items"][0]
+    assert set(plain) == SLIPPER_FIELDS
+    assert plain == {k: v for k, v in detail.items() if k != "images"}
