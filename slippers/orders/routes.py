@@ -43,7 +43,7 @@ class Orders(MethodView):
     @blp.alt_response(403, response="FORBIDDEN")
     @blp.alt_response(409, response="CONFLICT")
     def post(self, data):
-        """Place an order; every price and total is the server's.
+        """Place an order at the server's prices.
 
         Client-sent `price`, `unit_price`, `total_amount`, `status` (anywhere) → 422;
         `user_id` other than the caller's own → 403 (the caller's own is accepted).
@@ -79,9 +79,13 @@ class OrderById(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     @blp.alt_response(409, response="CONFLICT")
     def patch(self, changes, order_id):
-        """Owner: `notes`, `status: cancelled`, while pending. Admin: `notes`, and `status`
-        along shipped/delivered/cancelled moves. `confirmed`/`refunded` are made by the
-        payment flow only; any move the table does not allow → 409. PUT is the same."""
+        """Change notes or status (PUT does the same).
+
+        Owner: `notes` and `status: cancelled`, only while pending. Admin: `notes` in any
+        status, `status` along pending→cancelled, confirmed→shipped, shipped→delivered.
+        `confirmed` and `refunded` are made by the payment flow only. Any other move,
+        including to the current status, → 409. Cancelling a pending order returns its stock.
+        """
         return service.update_order(current_user(), order_id, changes)
 
     put = patch
@@ -91,6 +95,8 @@ class OrderById(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     @blp.alt_response(409, response="CONFLICT")
     def delete(self, order_id):
-        """Delete a pending or cancelled order without any payment row (else 409);
-        a pending one's stock goes back."""
+        """Delete a pending or cancelled order; a pending one's stock goes back.
+
+        An order with any payment row (even a failed one: money records are kept) → 409.
+        """
         service.delete_order(current_user(), order_id)

@@ -80,6 +80,7 @@ def live_server(live_app, live_database_url, tmp_root):
         "DEBUG": "false",
         "RATE_LIMIT_ENABLED": "false",
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        "ACCESS_TOKEN_EXPIRE_MINUTES": "240",  # buyers log in once per test session
         "LOG_LEVEL": "WARNING",
         "UPLOAD_FOLDER": str(tmp_root / "live-uploads"),
     }

@@ -292,3 +292,16 @@ def test_committed_stock_change_invalidates_the_catalog(client, user_headers, ma
     assert catalog_version() == before  # nothing committed, nothing to invalidate
     place(client, user_headers, (slipper.id, 3))
     assert catalog_version() != before
+
+
+def test_from_cart_with_more_lines_than_an_order_takes_is_422(
+    app, client, user_headers, make_slipper, monkeypatch
+):
+    for slipper in (make_slipper(), make_slipper(), make_slipper()):
+        client.post(
+            "/cart/items", json={"slipper_id": slipper.id, "quantity": 1}, headers=user_headers
+        )
+    monkeypatch.setitem(app.config, "ORDER_MAX_LINES", 2)
+    assert_error_shape(client.post("/orders/from-cart", headers=user_headers), 422)
+    assert client.get("/cart", headers=user_headers).get_json()["total_quantity"] == 3
+    assert order_count() == 0

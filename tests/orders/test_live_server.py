@@ -13,6 +13,7 @@ from functools import partial
 import pytest
 from sqlalchemy import func, select
 
+from slippers.cart.models import Cart
 from slippers.catalog.models import Slipper
 from slippers.extensions import db
 from slippers.orders.models import Order, OrderItem, OrderStatusChange
@@ -144,3 +145,24 @@ def test_same_idempotency_key_at_once_places_one_order(live_app, live_server, li
         created = {r.json()["id"] for r in responses if r.status_code == 201}
         assert len(created) == 1
         assert stock(live_app, slipper_id) == 98
+
+
+def test_concurrent_cart_adds_make_one_cart_and_one_bounded_line(
+    live_app, live_server, live_buyers
+):
+    for round_no in range(ROUNDS):
+        buyer = live_buyers[2 + round_no]  # a user with no cart yet: creation races too
+        (slipper_id,) = new_slippers(live_app, 10)
+        body = {"slipper_id": slipper_id, "quantity": 6}
+        add = partial(buyer.post, f"{live_server}/cart/items", json=body, timeout=30)
+        responses = all_at_once([add] * 10)
+        assert_no_server_errors(responses)
+        assert sorted(r.status_code for r in responses) == [201] * 8 + [422] * 2
+        lines = buyer.get(f"{live_server}/cart", timeout=30).json()["items"]
+        assert [(line["slipper_id"], line["quantity"]) for line in lines] == [(slipper_id, 48)]
+        user_id = buyer.get(f"{live_server}/auth/me", timeout=30).json()["id"]
+        with live_app.app_context():
+            carts = db.session.execute(
+                select(func.count()).select_from(Cart).where(Cart.user_id == user_id)
+            ).scalar_one()
+        assert carts == 1
