@@ -126,6 +126,18 @@ def cached_json(name: str, args: Mapping[str, Any], build: Callable[[], Any]) ->
     return json_response(*entry)
 
 
+def cached_value(name: str, args: Mapping[str, Any], compute: Callable[[], Any]) -> Any:
+    """A small value (e.g. a count) under the same versioned keys as the response bodies."""
+    version = catalog_version()
+    key = cache_key(version, name, args) if version else None
+    value = _cache_get(key) if key else None
+    if value is None:
+        value = compute()
+        if key:
+            _cache_set(key, value)
+    return value
+
+
 def answer_from_raw_query(name: str):
     """Decorate a cached list view (above its argument parsing) to skip parsing on a hit.
 
@@ -172,7 +184,7 @@ def _cache_get(key: str):
         return None
 
 
-def _cache_set(key: str, entry: tuple[bytes, str]) -> None:
+def _cache_set(key: str, entry: Any) -> None:
     try:
         cache.set(key, entry)
     except Exception:

@@ -124,6 +124,7 @@ def test_a_page_costs_the_same_statements_whatever_its_size(client, make_slipper
     counts = {}
     for include_images in ("false", "true"):
         for size in (5, 50):
+            cache.clear()  # a cold cache each time: the count is computed too
             with count_statements() as statements:
                 response = client.get(
                     f"/slippers/?page_size={size}&include_images={include_images}"
@@ -136,6 +137,17 @@ def test_a_page_costs_the_same_statements_whatever_its_size(client, make_slipper
     # a count and the page (category names and primary images included), + one for images
     assert len(counts[("false", 5)]) == len(counts[("false", 50)]) == 2
     assert len(counts[("true", 5)]) == len(counts[("true", 50)]) == 3
+
+
+def test_pages_of_one_search_share_a_count(client, make_slipper):
+    for n in range(7):
+        make_slipper(f"Velvet {n}")
+    client.get("/slippers/?q=velvet&page_size=3")
+    with count_statements() as statements:
+        second = client.get("/slippers/?q=velvet&page_size=3&page=2").get_json()
+    selects = [s for s in statements if s.startswith("SELECT")]
+    assert len(selects) == 1 and "count(" not in selects[0]
+    assert second["total"] == 7 and len(second["items"]) == 3
 
 
 def test_detail_etag_and_304(client, admin_headers, slipper):

@@ -7,9 +7,19 @@ from decimal import Decimal
 
 import pytest
 
+from slippers.catalog import listing
 from tests.conftest import assert_error_shape
 
 BASE_TIME = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture(params=["filter-first", "ordered-walk"])
+def plan(request, monkeypatch):
+    """Both query shapes of a filtered page (see listing._page_ids) must agree."""
+    monkeypatch.setattr(
+        listing, "FILTER_FIRST_BELOW", 5000 if request.param == "filter-first" else 0
+    )
+    return request.param
 
 
 @pytest.fixture
@@ -78,7 +88,7 @@ def test_default_order_is_newest_first(client, shelf):
         ("nothing like it", []),
     ],
 )
-def test_search_matches_name_description_and_size(client, shelf, q, expected):
+def test_search_matches_name_description_and_size(client, shelf, plan, q, expected):
     assert names(client.get("/slippers/", query_string={"q": q, "sort": "-created_at"})) == expected
 
 
@@ -104,7 +114,7 @@ def test_blank_search_lists_everything(client, shelf):
         ({"q": "wool", "in_stock": "true", "max_price": "200000"}, ["plain"]),
     ],
 )
-def test_filters(client, shelf, query, expected):
+def test_filters(client, shelf, plan, query, expected):
     query = dict(query)
     if query.get("category_id") in ("beach", "house"):
         query["category_id"] = shelf[query["category_id"]].id
@@ -125,12 +135,15 @@ def test_filters(client, shelf, query, expected):
         ("-created_at", ["kids", "plain", "wool", "flip", "slide", "felt", "velvet"]),
     ],
 )
-def test_every_sort_key(client, shelf, sort, expected):
+def test_every_sort_key(client, shelf, plan, sort, expected):
     response = client.get("/slippers/", query_string={"sort": sort})
     assert [item["id"] for item in response.get_json()["items"]] == ids_of(shelf, *expected)
+    # the same order with a filter that keeps everything (the filtered query shape)
+    filtered = client.get("/slippers/", query_string={"sort": sort, "min_price": "0"})
+    assert [item["id"] for item in filtered.get_json()["items"]] == ids_of(shelf, *expected)
 
 
-def test_pagination_totals_on_the_last_page_and_past_it(client, shelf):
+def test_pagination_totals_on_the_last_page_and_past_it(client, shelf, plan):
     last = client.get("/slippers/?page_size=3&page=3&sort=price").get_json()
     assert [i["id"] for i in last["items"]] == ids_of(shelf, "wool")
     assert (last["total"], last["pages"], last["page"], last["page_size"]) == (7, 3, 3, 3)
