@@ -35,6 +35,7 @@ def add_images(slipper_id: int, uploads: list) -> list[dict]:
             errors={"images": [f"1 to {per_request} files."]},
         )
     get_live_slipper(slipper_id)
+    db.session.rollback()  # no transaction stays open while images are decoded
     max_bytes = config["MAX_IMAGE_MB"] * 1024 * 1024
     cleaned = [_clean_upload(upload, index, max_bytes) for index, upload in enumerate(uploads, 1)]
 

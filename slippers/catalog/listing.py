@@ -11,7 +11,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, func, or_, select
 
 from slippers.catalog.cache import cached_value
 from slippers.catalog.models import Category, Slipper, SlipperImage
@@ -212,12 +212,3 @@ def image_dict(image: SlipperImage) -> dict:
         "is_primary": image.is_primary,
         "order_index": image.order_index,
     }
-
-
-def live_slipper_exists(slipper_id: int) -> bool:
-    return (
-        db.session.execute(
-            select(Slipper.id).where(and_(Slipper.id == slipper_id, Slipper.deleted_at.is_(None)))
-        ).first()
-        is not None
-    )
