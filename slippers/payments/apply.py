@@ -81,7 +81,7 @@ def apply_octo_status(
         attached = _attach(payment, attach) if attach else False
         decision = _decide(payment, octo_status, total_sum, currency)
         if attached and decision.outcome == "duplicate":
-            decision.outcome = "attached"
+            decision.outcome, decision.note = "attached", "OCTO's payment id stored"
         record_event(
             payment.id,
             source=source,
