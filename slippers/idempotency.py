@@ -83,7 +83,10 @@ def idempotent(blp):
             return _run_and_store(claimed, fn, args, kwargs)
 
         wrapper = blp.doc(parameters=[HEADER_DOC])(wrapper)
-        return blp.alt_response(409, response="CONFLICT")(wrapper)
+        documented = getattr(fn, "_apidoc", {}).get("response", {}).get("responses", {})
+        if 409 not in documented:  # keep the route's own, more specific 409 text
+            wrapper = blp.alt_response(409, response="CONFLICT")(wrapper)
+        return wrapper
 
     return decorator
 
