@@ -88,6 +88,9 @@ class Config:
         self.LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
         self.METRICS_ENABLED = env_bool("METRICS_ENABLED", False)
         self.METRICS_TOKEN = env_str("METRICS_TOKEN")
+        self.PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR")
+        self.MAX_QUERY_STRING_BYTES = env_int("MAX_QUERY_STRING_BYTES", 4096)
+        self.COMPRESS_MIN_BYTES = env_int("COMPRESS_MIN_BYTES", 1024)
 
         # Redis, rate limits, cache
         self.REDIS_URL = env_str("REDIS_URL")
@@ -99,6 +102,11 @@ class Config:
         )
         self.LOGIN_RATE_LIMIT = env_int("LOGIN_RATE_LIMIT", 5)
         self.LOGIN_RATE_WINDOW_SEC = env_int("LOGIN_RATE_WINDOW_SEC", 300)
+        self.RATE_LIMIT_AUTH = env_str("RATE_LIMIT_AUTH", "10 per minute")
+        self.RATE_LIMIT_REFUND = env_str("RATE_LIMIT_REFUND", "20 per minute")
+        self.RATE_LIMIT_KEY_PREFIX = env_str("RATE_LIMIT_KEY_PREFIX", "slippers-rl")
+        self.REDIS_TIMEOUT_SEC = env_float("REDIS_TIMEOUT_SEC", 0.5)
+        self.CACHE_KEY_PREFIX = env_str("CACHE_KEY_PREFIX", "slippers:")
         self.CACHE_DEFAULT_TIMEOUT = env_int("CACHE_DEFAULT_TIMEOUT", 300)
 
         # Orders

@@ -24,6 +24,10 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     register_hooks(app)
     register_extensions(app)
     register_blueprints(app)
+    register_route_limits(app)
+    register_cors(app)
+    register_compression(app)
+    register_metrics(app)
     register_error_handlers(app)
     register_cli(app)
     return app
@@ -44,18 +48,9 @@ def derive_settings(settings: dict[str, Any]) -> dict[str, Any]:
     s["JWT_COOKIE_SECURE"] = s["COOKIE_SECURE"]
     images = s["MAX_IMAGE_MB"] * 1024 * 1024 * s["MAX_IMAGES_PER_REQUEST"]
     s["MAX_CONTENT_LENGTH"] = max(s["MAX_JSON_KB"] * 1024, images + 1024 * 1024)
-    redis_url = s.get("REDIS_URL")
-    s["RATELIMIT_ENABLED"] = s["RATE_LIMIT_ENABLED"]
-    s["RATELIMIT_STORAGE_URI"] = redis_url or "memory://"
-    s["RATELIMIT_DEFAULT"] = f"{s['RATE_LIMIT_REQUESTS']} per {s['RATE_LIMIT_WINDOW_SEC']} second"
-    s["RATELIMIT_HEADERS_ENABLED"] = True
-    s["RATELIMIT_SWALLOW_ERRORS"] = True
-    s["RATELIMIT_IN_MEMORY_FALLBACK_ENABLED"] = bool(redis_url)
-    s.setdefault("CACHE_TYPE", "RedisCache" if redis_url else "SimpleCache")
-    if redis_url:
-        s.setdefault("CACHE_REDIS_URL", redis_url)
-    s.setdefault("CACHE_KEY_PREFIX", "slippers:")
-    s["CACHE_DEFAULT_TIMEOUT"] = s["CACHE_DEFAULT_TIMEOUT"]
+    s.update(_limiter_and_cache_settings(s))
+    s.update(_compression_settings(s))
+    s.setdefault("OPENAPI_SWAGGER_UI_CONFIG", {"validatorUrl": None})
     if s["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         # The pool never shares a connection between threads at once; threaded servers
         # (dev server, test live servers) may still hand one to another thread later.
@@ -63,6 +58,52 @@ def derive_settings(settings: dict[str, Any]) -> dict[str, Any]:
             "connect_args": {"timeout": 30, "check_same_thread": False}
         }
     return s
+
+
+def _limiter_and_cache_settings(s: dict[str, Any]) -> dict[str, Any]:
+    """flask-limiter and flask-caching on Redis when REDIS_URL is set, else in memory.
+
+    Redis calls get short timeouts and errors are swallowed: a Redis outage slows nothing
+    down for long and never turns into a 500 (limits fall back to per-process memory).
+    """
+    from slippers.ratelimit import global_limit, request_identity
+
+    redis_url = s.get("REDIS_URL")
+    timeouts = {
+        "socket_connect_timeout": s["REDIS_TIMEOUT_SEC"],
+        "socket_timeout": s["REDIS_TIMEOUT_SEC"],
+    }
+    out: dict[str, Any] = {
+        "RATELIMIT_ENABLED": s["RATE_LIMIT_ENABLED"],
+        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        "RATELIMIT_STORAGE_OPTIONS": (
+            {**timeouts, "key_prefix": s["RATE_LIMIT_KEY_PREFIX"]} if redis_url else {}
+        ),
+        # One budget per client IP for the whole API: an application-wide limit (flask-
+        # limiter's default limits would be one budget per route).
+        "RATELIMIT_APPLICATION": global_limit,
+        "RATELIMIT_REQUEST_IDENTIFIER": request_identity,
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": bool(redis_url),
+        "CACHE_TYPE": s.get("CACHE_TYPE") or ("RedisCache" if redis_url else "SimpleCache"),
+        "CACHE_KEY_PREFIX": s.get("CACHE_KEY_PREFIX") or "slippers:",
+    }
+    if redis_url:
+        out["CACHE_REDIS_URL"] = s.get("CACHE_REDIS_URL") or redis_url
+        out["CACHE_OPTIONS"] = {**timeouts, **(s.get("CACHE_OPTIONS") or {})}
+    return out
+
+
+def _compression_settings(s: dict[str, Any]) -> dict[str, Any]:
+    """gzip or Brotli (cheap level) for bodies of COMPRESS_MIN_BYTES and more."""
+    return {
+        "COMPRESS_MIN_SIZE": s["COMPRESS_MIN_BYTES"],
+        "COMPRESS_ALGORITHM": ["br", "gzip"],
+        "COMPRESS_ALGORITHM_STREAMING": ["br", "gzip"],
+        "COMPRESS_BR_LEVEL": 4,
+        "COMPRESS_LEVEL": 6,
+    }
 
 
 def refuse_unsafe_settings(app: Flask) -> None:
@@ -80,6 +121,7 @@ def configure_logging(app: Flask) -> None:
 
     configure_json_logging(app.config["LOG_LEVEL"])
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
 
 def register_proxy_fix(app: Flask) -> None:
@@ -100,7 +142,7 @@ def register_extensions(app: Flask) -> None:
     from slippers.auth.service import log_reset_code
     from slippers.auth.tokens import init_jwt
     from slippers.database import include_object, init_database, render_item
-    from slippers.extensions import api, cache, db, limiter, migrate
+    from slippers.extensions import api, cache, db, migrate
     from slippers.ratelimit import init_rate_limits
 
     init_database(app)
@@ -122,7 +164,6 @@ def register_extensions(app: Flask) -> None:
         "cookieAuth", {"type": "apiKey", "in": "cookie", "name": "access_token_cookie"}
     )
     init_jwt(app)
-    limiter.init_app(app)
     init_rate_limits(app)
     cache.init_app(app)
 
@@ -162,6 +203,30 @@ def _domain_blueprints() -> list:
             continue
         found.extend(getattr(mod, "blueprints", [mod.blp]))
     return found
+
+
+def register_route_limits(app: Flask) -> None:
+    from slippers.ratelimit import apply_route_limits
+
+    apply_route_limits(app)
+
+
+def register_cors(app: Flask) -> None:
+    from slippers.http import init_cors
+
+    init_cors(app)
+
+
+def register_compression(app: Flask) -> None:
+    from slippers.http import init_compression
+
+    init_compression(app)
+
+
+def register_metrics(app: Flask) -> None:
+    from slippers.metrics import init_metrics
+
+    init_metrics(app)
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -1,23 +1,46 @@
-"""Cross-cutting request/response concerns: request id, timing, security headers."""
+"""Cross-cutting request/response concerns in two cheap hooks (no middleware layers).
+
+Before a request: start the timer, take or make the request id, bound the query string and
+the JSON body size, and strip the content-coding suffix flask-compress adds to ETags from
+`If-None-Match` (so a view's own ETag comparison still answers 304). After it: timing,
+request id and security headers, and one structured log line per request.
+"""
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 import uuid
 
-from flask import Flask, g, request
+from flask import Flask, current_app, g, has_request_context, request
 from flask.wrappers import Response
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from slippers.errors import AppError
+
+log = logging.getLogger("slippers.request")
 
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_CODING_SUFFIX_RE = re.compile(r':(gzip|br|zstd|deflate)"')
 DOCS_PATHS = ("/docs", "/redoc")
+_PER_REQUEST_G = ("auth_user", "auth_session", "etag_coding")
 
 JSON_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
+# Swagger UI needs its inline init script; ReDoc needs inline styles and blob: workers.
 DOCS_CSP = (
     "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
     "img-src 'self' data: blob:; font-src 'self' data:; worker-src 'self' blob:; "
     "connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
 )
+# ReDoc's sidebar footer always loads its logo from Redocly's CDN (it hides it if that fails).
+REDOC_CSP = DOCS_CSP.replace(
+    "img-src 'self' data: blob:", "img-src 'self' data: blob: https://cdn.redoc.ly"
+)
+
+
+class QueryStringTooLong(AppError):
+    status_code = 414
 
 
 def client_ip() -> str:
@@ -26,42 +49,206 @@ def client_ip() -> str:
 
 
 def current_request_id() -> str:
-    return getattr(g, "request_id", "-")
+    """This request's id (also in every log line and the X-Request-ID header); "-" outside one.
+
+    The OCTO client sends it on to the gateway and logs it, so one id follows a payment
+    through our logs and theirs.
+    """
+    if not has_request_context():
+        return "-"
+    return g.get("request_id") or "-"
 
 
 def _start_request() -> None:
+    # `g` belongs to the app context, which is shared by every request made while one is
+    # already pushed (tests, scripts): start each request without the last one's user.
+    for name in _PER_REQUEST_G:
+        g.pop(name, None)
     g.request_started = time.perf_counter()
     incoming = request.headers.get("X-Request-ID", "")
     g.request_id = incoming if _REQUEST_ID_RE.match(incoming) else uuid.uuid4().hex
+    config = current_app.config
+    if len(request.query_string) > config["MAX_QUERY_STRING_BYTES"]:
+        raise QueryStringTooLong(
+            f"Query string is longer than {config['MAX_QUERY_STRING_BYTES']} bytes"
+        )
+    is_upload = request.mimetype == "multipart/form-data"
+    if not is_upload:
+        # Uploads keep the app-wide MAX_CONTENT_LENGTH; everything else is JSON-sized.
+        request.max_content_length = config["MAX_JSON_KB"] * 1024
+    if (request.content_length or 0) > (request.max_content_length or 0):
+        raise RequestEntityTooLarge()
+    if not is_upload and request.headers.get("Transfer-Encoding", "").lower() == "chunked":
+        _read_chunked_body(request.max_content_length)
+    _normalise_if_none_match()
+
+
+def _read_chunked_body(limit: int) -> None:
+    """A chunked body has no Content-Length to judge up front, and Werkzeug silently cuts a
+    stream off at the limit (the view would then see broken JSON, a 400). Read it now, one
+    byte past the limit, and refuse it whole; the view parses the cached copy."""
+    request.max_content_length = limit + 1
+    if len(request.get_data(cache=True)) > limit:
+        raise RequestEntityTooLarge()
+    request.max_content_length = limit
+
+
+def _normalise_if_none_match() -> None:
+    raw = request.environ.get("HTTP_IF_NONE_MATCH")
+    if raw and ":" in raw:
+        found = _CODING_SUFFIX_RE.search(raw)
+        if found:
+            g.etag_coding = found.group(1)
+            request.environ["HTTP_IF_NONE_MATCH"] = _CODING_SUFFIX_RE.sub('"', raw)
 
 
 def _finish_response(response: Response) -> Response:
     started = getattr(g, "request_started", None)
+    duration_ms = (time.perf_counter() - started) * 1000 if started is not None else 0.0
     headers = response.headers
-    if started is not None:
-        headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.2f}"
-    headers["X-Request-ID"] = getattr(g, "request_id", None) or uuid.uuid4().hex
+    headers["Server-Timing"] = f"app;dur={duration_ms:.2f}"
+    request_id = g.get("request_id") or uuid.uuid4().hex
+    headers["X-Request-ID"] = request_id
     headers["X-Content-Type-Options"] = "nosniff"
     headers["X-Frame-Options"] = "DENY"
     headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
-    path = request.path
-    is_docs = path.startswith(DOCS_PATHS)
-    headers["Content-Security-Policy"] = DOCS_CSP if is_docs else JSON_CSP
+    headers["Content-Security-Policy"] = _csp_for(request.path)
     if _is_authenticated_request():
         headers["Cache-Control"] = "no-store"
-    if _hsts_enabled():
+    if current_app.config["COOKIE_SECURE"]:
         headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+    _tidy_retry_after(response)
+    _merge_vary(response, cors=bool(current_app.config["ALLOWED_ORIGINS"]))
+    if response.status_code == 304 and g.get("etag_coding"):
+        _restore_etag_coding(response, g.etag_coding)
+    if log.isEnabledFor(logging.INFO):
+        _log_request(response.status_code, duration_ms, request_id)
     return response
+
+
+def _csp_for(path: str) -> str:
+    if path.startswith("/redoc"):
+        return REDOC_CSP
+    return DOCS_CSP if path.startswith(DOCS_PATHS) else JSON_CSP
+
+
+def _tidy_retry_after(response: Response) -> None:
+    """flask-limiter puts Retry-After on every limited response. It only means something on
+    a 429 or 503 (RFC 6585, RFC 9110), where it must be at least 1 second."""
+    retry_after = response.headers.get("Retry-After")
+    if retry_after is None:
+        return
+    if response.status_code not in (429, 503):
+        del response.headers["Retry-After"]
+    elif retry_after.isdigit() and int(retry_after) < 1:
+        response.headers["Retry-After"] = "1"
+
+
+def _merge_vary(response: Response, cors: bool) -> None:
+    """One Vary header; with CORS on, every response varies by Origin (flask-cors only says
+    so when several origins are configured, so a shared cache could mix them up)."""
+    values = response.headers.getlist("Vary")
+    if not values and not cors:
+        return
+    names: dict[str, str] = {}
+    for value in values:
+        for name in value.split(","):
+            if name.strip():
+                names.setdefault(name.strip().lower(), name.strip())
+    if cors:
+        names.setdefault("origin", "Origin")
+    response.headers["Vary"] = ", ".join(names.values())
+
+
+def _restore_etag_coding(response: Response, coding: str) -> None:
+    """A 304 carries the validator the client holds: the compressed variant's ETag."""
+    etag, weak = response.get_etag()
+    if etag and not weak and not etag.endswith(f":{coding}"):
+        response.set_etag(f"{etag}:{coding}")
 
 
 def _is_authenticated_request() -> bool:
     return bool(request.headers.get("Authorization") or request.cookies.get("access_token_cookie"))
 
 
-def _hsts_enabled() -> bool:
-    from flask import current_app
+def _log_request(status: int, duration_ms: float, request_id: str) -> None:
+    user = g.get("auth_user")
+    log.info(
+        "%s %s %s",
+        request.method,
+        request.path,
+        status,
+        extra={
+            "method": request.method,
+            "path": request.path,
+            "status": status,
+            "duration_ms": round(duration_ms, 2),
+            "request_id": request_id,
+            "user_id": getattr(user, "id", None),
+            "remote_ip": client_ip(),
+        },
+    )
 
-    return bool(current_app.config.get("COOKIE_SECURE"))
+
+CORS_ALLOW_HEADERS = [
+    "Content-Type",
+    "Authorization",
+    "X-CSRF-TOKEN",
+    "Idempotency-Key",
+    "X-Request-ID",
+]
+CORS_EXPOSE_HEADERS = [
+    "X-Request-ID",
+    "Retry-After",
+    "ETag",
+    "X-RateLimit-Limit",
+    "X-RateLimit-Remaining",
+    "X-RateLimit-Reset",
+]
+_ORIGIN_RE = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
+
+
+def init_cors(app: Flask) -> None:
+    """CORS for the exact ALLOWED_ORIGINS (credentials allowed); no header for anyone else."""
+    from flask_cors import CORS
+
+    origins = [origin.rstrip("/") for origin in app.config["ALLOWED_ORIGINS"]]
+    if not origins:
+        return
+    bad = [origin for origin in origins if not _ORIGIN_RE.match(origin)]
+    if bad:
+        raise RuntimeError(
+            f"ALLOWED_ORIGINS must be exact origins like https://shop.example.uz; got {bad}"
+        )
+    CORS(
+        app,
+        origins=origins,
+        supports_credentials=True,
+        allow_headers=CORS_ALLOW_HEADERS,
+        expose_headers=CORS_EXPOSE_HEADERS,
+        max_age=600,
+    )
+
+
+def init_compression(app: Flask) -> None:
+    """flask-compress, with one fix: when it re-wraps a streamed body (static files) the
+    original iterable, an open file, must still be closed when the response is."""
+    from flask_compress import Compress
+
+    app.config["COMPRESS_REGISTER"] = False
+    compress = Compress()
+    compress.init_app(app)
+
+    def compress_response(response: Response) -> Response:
+        original = response.response if response.is_streamed else None
+        response = compress.after_request(response)
+        if original is not None and response.response is not original:
+            close = getattr(original, "close", None)
+            if close is not None:
+                response.call_on_close(close)
+        return response
+
+    app.after_request(compress_response)
 
 
 def init_http(app: Flask) -> None:

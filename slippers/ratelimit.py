@@ -1,20 +1,112 @@
-"""The global per-IP budget (flask-limiter) and its exemptions."""
+"""Rate limits (flask-limiter): one per-IP budget for the API, stricter ones on a few routes.
+
+The budget is `RATE_LIMIT_REQUESTS` per `RATE_LIMIT_WINDOW_SEC` per client IP (as ProxyFix
+sees it through `TRUSTED_PROXIES`), kept in Redis when `REDIS_URL` is set so every worker and
+host shares it. If Redis stops answering, flask-limiter logs it and counts in process memory
+until Redis is back: requests keep being served.
+"""
 
 from __future__ import annotations
 
 from flask import Flask, current_app, request
+from flask_limiter.errors import RateLimitExceeded
 
+from slippers.error_handlers import json_error
 from slippers.extensions import limiter
 
 WEBHOOK_PATH = "/payments/octo/notify"
+METRICS_PATH = "/metrics"
+
+# Stricter budgets on top of the global one: setting name -> URL rules it covers. One budget
+# per setting, shared by its routes (guessing passwords on login or codes on reset-confirm
+# draws from the same pot).
+ROUTE_LIMITS = {
+    "RATE_LIMIT_AUTH": (
+        "/auth/login",
+        "/auth/register",
+        "/auth/forgot-password",
+        "/auth/reset-password/confirm",
+    ),
+    "RATE_LIMIT_REFUND": ("/payments/octo/refund",),
+}
+
+
+def global_limit() -> str:
+    """The global budget, read per request so every app built in one process gets its own."""
+    config = current_app.config
+    return f"{config['RATE_LIMIT_REQUESTS']} per {config['RATE_LIMIT_WINDOW_SEC']} second"
+
+
+def request_identity() -> str:
+    """flask-limiter skips requests with no endpoint; a path that matches no route (a 404,
+    a 405) must still draw from the budget, or scanning the API would be free."""
+    return request.endpoint or "unmatched"
+
+
+def auth_limit() -> str:
+    return current_app.config["RATE_LIMIT_AUTH"]
+
+
+def refund_limit() -> str:
+    return current_app.config["RATE_LIMIT_REFUND"]
+
+
+# Module-level providers: the same objects for every app, so flask-limiter (which keeps its
+# registry on the one Limiter instance) sees one limit per route, not one per app built.
+_PROVIDERS = {"RATE_LIMIT_AUTH": auth_limit, "RATE_LIMIT_REFUND": refund_limit}
 
 
 def _is_exempt() -> bool:
-    path = request.path
-    if path.rstrip("/") == WEBHOOK_PATH:
+    """Preflights, the OCTO webhook, metrics and the excluded prefixes are never limited."""
+    if request.method == "OPTIONS":
         return True
-    return any(path.startswith(prefix) for prefix in current_app.config["RATE_LIMIT_EXCLUDE_PATHS"])
+    path = request.path.rstrip("/") or "/"
+    if path in (WEBHOOK_PATH, METRICS_PATH):
+        return True
+    return any(
+        request.path.startswith(prefix) for prefix in current_app.config["RATE_LIMIT_EXCLUDE_PATHS"]
+    )
+
+
+def handle_rate_limited(exc: RateLimitExceeded):
+    """429 in the error shape; flask-limiter's after_request adds Retry-After and X-RateLimit-*."""
+    message = f"Too many requests (limit: {exc.limit.limit}); retry after Retry-After seconds"
+    return json_error(429, message)
 
 
 def init_rate_limits(app: Flask) -> None:
-    limiter.request_filter(_is_exempt)
+    """Bind the limiter to this app; call before the blueprints are registered."""
+    # flask-limiter keeps its state on the single Limiter object: an app built in this
+    # process starts with its storage presumed healthy, whatever an earlier app saw.
+    limiter._storage_dead = False
+    limiter.init_app(app)
+    if _is_exempt not in limiter._request_filters:
+        limiter.request_filter(_is_exempt)
+    app.register_error_handler(RateLimitExceeded, handle_rate_limited)
+
+
+def apply_route_limits(app: Flask) -> list[str]:
+    """Wrap the views of ROUTE_LIMITS' URL rules that exist; returns the endpoints wrapped.
+
+    Runs after the blueprints are registered, so the domains' route modules stay unaware of
+    it. A rule that does not exist (yet) is skipped.
+    """
+    if not app.config["RATELIMIT_ENABLED"]:
+        return []
+    endpoints = {rule.rule.rstrip("/"): rule.endpoint for rule in app.url_map.iter_rules()}
+    wrapped = []
+    for setting, paths in ROUTE_LIMITS.items():
+        budget = limiter.shared_limit(
+            _PROVIDERS[setting],
+            scope=setting.lower(),
+            override_defaults=False,
+            methods=["POST"],
+        )
+        for path in paths:
+            endpoint = endpoints.get(path)
+            view = app.view_functions.get(endpoint) if endpoint else None
+            if view is None or hasattr(view, "__wrapper-limiter-instance"):
+                continue
+            app.view_functions[endpoint] = budget(view)
+            wrapped.append(endpoint)
+    return wrapped
