@@ -16,6 +16,7 @@ import hashlib
 import logging
 import time
 import uuid
+import weakref
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -32,62 +33,77 @@ OUTAGE_BACKOFF_SEC = 5.0
 log = logging.getLogger("slippers.catalog.cache")
 
 
-class _Breaker:
-    """Per-process memory of a cache outage.
+class _Outage:
+    """What one cache backend (one app's Redis client) is known to be going through.
 
     A Redis that is down can take seconds per command to fail (connect retries with
-    backoff), so after a failure the catalog skips the cache for OUTAGE_BACKOFF_SEC
-    instead of paying that on every request. A version bump that could not be written
+    backoff), so after a failure the catalog skips that cache for OUTAGE_BACKOFF_SEC
+    instead of paying for it on every request. A version bump that could not be written
     is retried first thing once the cache answers again.
     """
 
-    down_until = 0.0
-    bump_pending = False
+    __slots__ = ("bump_pending", "down_until")
 
-    @classmethod
-    def is_open(cls) -> bool:
-        return time.monotonic() < cls.down_until
+    def __init__(self) -> None:
+        self.down_until = 0.0
+        self.bump_pending = False
 
-    @classmethod
-    def trip(cls) -> None:
-        cls.down_until = time.monotonic() + OUTAGE_BACKOFF_SEC
+    def is_down(self) -> bool:
+        return time.monotonic() < self.down_until
 
-    @classmethod
-    def reset(cls) -> None:
-        cls.down_until = 0.0
-        cls.bump_pending = False
+    def trip(self) -> None:
+        self.down_until = time.monotonic() + OUTAGE_BACKOFF_SEC
+
+
+_outages: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _outage() -> _Outage:
+    """The state of this app's cache backend (other apps in the process have their own)."""
+    backend = cache.cache
+    state = _outages.get(backend)
+    if state is None:
+        state = _outages[backend] = _Outage()
+    return state
+
+
+def forget_outages() -> None:
+    """Treat every cache as healthy again (tests that simulate outages call this)."""
+    _outages.clear()
 
 
 def catalog_version() -> str | None:
     """The current token (created on first use), or None when the cache is unreachable."""
-    if _Breaker.is_open():
+    outage = _outage()
+    if outage.is_down():
         return None
     try:
-        if _Breaker.bump_pending:
+        if outage.bump_pending:
             cache.set(VERSION_KEY, uuid.uuid4().hex, timeout=VERSION_TIMEOUT_SEC)
-            _Breaker.bump_pending = False
+            outage.bump_pending = False
         version = cache.get(VERSION_KEY)
         if version is None:
             cache.add(VERSION_KEY, uuid.uuid4().hex, timeout=VERSION_TIMEOUT_SEC)
             version = cache.get(VERSION_KEY)
         return version
     except Exception:
-        _Breaker.trip()
+        outage.trip()
         log.warning("cache unavailable; serving uncached", exc_info=True)
         return None
 
 
 def invalidate_catalog() -> None:
     """Call after committing any change the catalog shows (price, stock, names, images)."""
-    _Breaker.bump_pending = True
-    if _Breaker.is_open():
+    outage = _outage()
+    outage.bump_pending = True
+    if outage.is_down():
         log.error("cache unavailable; catalog version bump deferred")
         return
     try:
         cache.set(VERSION_KEY, uuid.uuid4().hex, timeout=VERSION_TIMEOUT_SEC)
-        _Breaker.bump_pending = False
+        outage.bump_pending = False
     except Exception:
-        _Breaker.trip()
+        outage.trip()
         log.error("cache unavailable; catalog version bump deferred", exc_info=True)
 
 
@@ -179,7 +195,7 @@ def _cache_get(key: str):
     try:
         return cache.get(key)
     except Exception:
-        _Breaker.trip()
+        _outage().trip()
         log.warning("cache read failed; serving uncached", exc_info=True)
         return None
 
@@ -188,5 +204,5 @@ def _cache_set(key: str, entry: Any) -> None:
     try:
         cache.set(key, entry)
     except Exception:
-        _Breaker.trip()
+        _outage().trip()
         log.warning("cache write failed", exc_info=True)

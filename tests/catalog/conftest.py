@@ -17,17 +17,17 @@ from sqlalchemy.engine import Engine
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
-from slippers.catalog.cache import _Breaker
+from slippers.catalog.cache import forget_outages
 from slippers.catalog.models import Category, Slipper
 from slippers.extensions import db
 
 
 @pytest.fixture(autouse=True)
-def _cache_breaker_closed():
+def _cache_healthy():
     """A simulated outage in one test must not leave the cache skipped in the next."""
-    _Breaker.reset()
+    forget_outages()
     yield
-    _Breaker.reset()
+    forget_outages()
 
 
 @pytest.fixture
