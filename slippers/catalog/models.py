@@ -31,6 +31,11 @@ class Category(TimestampMixin, db.Model):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, nullable=False)
 
 
+def _live_index(name: str, *columns) -> Index:
+    where = text("deleted_at IS NULL")
+    return Index(name, *columns, postgresql_where=where, sqlite_where=where)
+
+
 class Slipper(TimestampMixin, db.Model):
     """A catalog item. Deleting one is soft (`deleted_at`): order lines keep their snapshot."""
 
@@ -38,21 +43,18 @@ class Slipper(TimestampMixin, db.Model):
     __table_args__ = (
         CheckConstraint("quantity >= 0", name="quantity_non_negative"),
         CheckConstraint("price >= 0", name="price_non_negative"),
-        # The default listing (live slippers, newest first, ties by id) walks this index.
-        Index(
-            "ix_slippers_live_created",
-            "created_at",
-            "id",
-            postgresql_where=text("deleted_at IS NULL"),
-            sqlite_where=text("deleted_at IS NULL"),
-        ),
+        # Each sort key of the listing (ties by id) walks one of these indexes over live
+        # slippers, so a page never sorts the whole catalog.
+        _live_index("ix_slippers_live_created", "created_at", "id"),
+        _live_index("ix_slippers_live_price", "price", "id"),
+        _live_index("ix_slippers_live_name", text("lower(name)"), "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), nullable=False)
     description: Mapped[str | None] = mapped_column(Text)
     size: Mapped[str] = mapped_column(String(16), nullable=False, index=True)
-    price: Mapped[Decimal] = mapped_column(Money(), nullable=False, index=True)
+    price: Mapped[Decimal] = mapped_column(Money(), nullable=False)
     quantity: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     category_id: Mapped[int | None] = mapped_column(
         ForeignKey("categories.id", ondelete="RESTRICT"), index=True
