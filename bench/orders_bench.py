@@ -47,13 +47,14 @@ DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/slippers_bench_orders"
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
-    )
+    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
     parser.add_argument("--buyers", type=int, default=16)
     parser.add_argument("--workers", type=int, default=(os.cpu_count() or 1) * 2 + 1)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--max-requests", type=int, default=20000)
+    parser.add_argument(
+        "--scenarios", default="health,spread,hot", help="comma-separated subset to run"
+    )
     parser.add_argument("--keep-db", action="store_true")
     return parser.parse_args()
 
@@ -275,9 +276,12 @@ def main() -> None:
             f"{args.seconds:g}s or {args.max_requests} requests per scenario, "
             f"{os.cpu_count()} CPUs shared by client, server and PostgreSQL"
         )
-        print(f"{'scenario':8} {'requests':>8} {'req/s':>8} {'p50 ms':>7} {'p90 ms':>7} "
-              f"{'p99 ms':>7} {'max ms':>7}  codes")
-        for name, request in scenarios:
+        print(
+            f"{'scenario':8} {'requests':>8} {'req/s':>8} {'p50 ms':>7} {'p90 ms':>7} "
+            f"{'p99 ms':>7} {'max ms':>7}  codes"
+        )
+        chosen = set(args.scenarios.split(","))
+        for name, request in (s for s in scenarios if s[0] in chosen):
             r = run(sessions, request, args.seconds, args.max_requests)
             placed += r["codes"].get(201, 0)
             print(
