@@ -105,6 +105,7 @@ class Config:
         self.RATE_LIMIT_AUTH = env_str("RATE_LIMIT_AUTH", "10 per minute")
         self.RATE_LIMIT_REFUND = env_str("RATE_LIMIT_REFUND", "20 per minute")
         self.RATE_LIMIT_KEY_PREFIX = env_str("RATE_LIMIT_KEY_PREFIX", "slippers-rl")
+        self.RATE_LIMIT_HEADERS_ALWAYS = env_bool("RATE_LIMIT_HEADERS_ALWAYS", False)
         self.REDIS_TIMEOUT_SEC = env_float("REDIS_TIMEOUT_SEC", 0.5)
         self.CACHE_KEY_PREFIX = env_str("CACHE_KEY_PREFIX", "slippers:")
         self.CACHE_DEFAULT_TIMEOUT = env_int("CACHE_DEFAULT_TIMEOUT", 300)

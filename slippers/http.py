@@ -148,7 +148,7 @@ def _merge_vary(response: Response, cors: bool) -> None:
     """One Vary header; with CORS on, every response varies by Origin (flask-cors only says
     so when several origins are configured, so a shared cache could mix them up)."""
     values = response.headers.getlist("Vary")
-    if not values and not cors:
+    if not cors and len(values) < 2:
         return
     names: dict[str, str] = {}
     for value in values:

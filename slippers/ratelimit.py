@@ -8,6 +8,9 @@ until Redis is back: requests keep being served.
 
 from __future__ import annotations
 
+import math
+import time
+
 from flask import Flask, current_app, request
 from flask_limiter.errors import RateLimitExceeded
 
@@ -69,16 +72,38 @@ def _is_exempt() -> bool:
 
 
 def handle_rate_limited(exc: RateLimitExceeded):
-    """429 in the error shape; flask-limiter's after_request adds Retry-After and X-RateLimit-*."""
+    """429 in the error shape, with Retry-After and X-RateLimit-* (flask-limiter adds them
+    itself instead when RATE_LIMIT_HEADERS_ALWAYS puts them on every answer)."""
     message = f"Too many requests (limit: {exc.limit.limit}); retry after Retry-After seconds"
-    return json_error(429, message)
+    headers = {}
+    if not current_app.config["RATELIMIT_HEADERS_ENABLED"]:
+        headers = _refusal_headers(exc)
+    return json_error(429, message, headers=headers)
+
+
+def _refusal_headers(exc: RateLimitExceeded) -> dict[str, str]:
+    now = time.time()
+    breached = limiter.current_limit
+    try:
+        reset_at = breached.reset_at if breached else None
+    except Exception:  # noqa: BLE001 - storage gone between the check and here: estimate
+        reset_at = None
+    if reset_at is None:
+        reset_at = math.ceil(now + exc.limit.limit.get_expiry())
+    return {
+        "Retry-After": str(max(1, int(reset_at - now))),
+        "X-RateLimit-Limit": str(exc.limit.limit.amount),
+        "X-RateLimit-Remaining": "0",
+        "X-RateLimit-Reset": str(reset_at),
+    }
 
 
 def init_rate_limits(app: Flask) -> None:
     """Bind the limiter to this app; call before the blueprints are registered."""
     # flask-limiter keeps its state on the single Limiter object: an app built in this
-    # process starts with its storage presumed healthy, whatever an earlier app saw.
+    # process starts with its storage presumed healthy and its own header setting.
     limiter._storage_dead = False
+    limiter._headers_enabled = None
     limiter.init_app(app)
     if _is_exempt not in limiter._request_filters:
         limiter.request_filter(_is_exempt)

@@ -81,7 +81,7 @@ def test_preflight_works_on_every_route_and_is_never_limited(cors_app):
         assert response.status_code == 200, (path, response.status_code)
         assert response.headers["Access-Control-Allow-Origin"] == SHOP, path
     # The budget of 2 is still whole: preflights did not use it.
-    assert client.get("/health").headers["X-RateLimit-Remaining"] == "1"
+    assert [client.get("/health").status_code for _ in range(3)] == [200, 200, 429]
 
 
 def test_a_refused_request_still_carries_cors_headers(cors_app):

@@ -164,10 +164,8 @@ def test_budget_is_shared_by_all_workers(live, redis_server):
     # /auth/me (401 without a token) rather than /health, which the start-up wait polls.
     run = uuid.uuid4().hex[:8]
     allowed = [_get(f"{base}/auth/me", f"{run}-ok-{n}") for n in range(BUDGET)]
+    # Counted per worker, 3 workers would allow 3 x BUDGET: here the 21st is refused.
     assert [r.status_code for r in allowed] == [401] * BUDGET
-    # One counter for everyone: the remaining budget goes down by one on every answer.
-    remaining = [int(r.headers["X-RateLimit-Remaining"]) for r in allowed]
-    assert remaining == list(range(BUDGET - 1, -1, -1))
 
     refused_ids = set()
     refused = []
@@ -182,6 +180,8 @@ def test_budget_is_shared_by_all_workers(live, redis_server):
         body = response.json()
         assert body["code"] == 429 and body["status"] == "Too Many Requests"
         assert 1 <= int(response.headers["Retry-After"]) <= 600
+        assert response.headers["X-RateLimit-Limit"] == str(BUDGET)
+        assert response.headers["X-RateLimit-Remaining"] == "0"
     ok_ids = {f"{run}-ok-{n}" for n in range(BUDGET)}
     assert len(_pids(log_path, refused_ids)) >= 2
     assert len(_pids(log_path, ok_ids | refused_ids)) >= 2
@@ -221,19 +221,22 @@ def test_docs_and_webhook_are_never_limited(live, redis_server):
 
 
 def test_chunked_and_sized_bodies_over_the_limit_are_413(live):
+    """The answer comes before the whole body is read, so the server may hang up while the
+    client is still sending (as curl does, the client then reads the answer)."""
     host, port = live["base"].removeprefix("http://").split(":")
     body = json.dumps({"username": "u" * (2 * 1024 * 1024), "password": "x"}).encode()
     for chunked in (True, False):
         connection = http.client.HTTPConnection(host, int(port), timeout=30)
+        headers = {"Content-Type": "application/json"}
         try:
-            headers = {"Content-Type": "application/json", "Connection": "close"}
-            if chunked:
-                chunks = (body[i : i + 65536] for i in range(0, len(body), 65536))
-                connection.request(
-                    "POST", "/auth/register", body=chunks, headers=headers, encode_chunked=True
-                )
-            else:
-                connection.request("POST", "/auth/register", body=body, headers=headers)
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                if chunked:
+                    chunks = (body[i : i + 65536] for i in range(0, len(body), 65536))
+                    connection.request(
+                        "POST", "/auth/register", body=chunks, headers=headers, encode_chunked=True
+                    )
+                else:
+                    connection.request("POST", "/auth/register", body=body, headers=headers)
             response = connection.getresponse()
             payload = json.loads(response.read())
         finally:
