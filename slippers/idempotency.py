@@ -103,7 +103,10 @@ def _normalized_path() -> str:
 
 
 def _parsed_body():
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # absurdly nested JSON: the raw bytes still identify it
+        body = None
     if body is None:  # no body, or not JSON: fall back on the raw bytes
         return request.get_data(cache=True).decode("latin-1")
     return body
