@@ -201,6 +201,7 @@ CORS_EXPOSE_HEADERS = [
     "X-Request-ID",
     "Retry-After",
     "ETag",
+    "Idempotency-Replayed",
     "X-RateLimit-Limit",
     "X-RateLimit-Remaining",
     "X-RateLimit-Reset",
