@@ -51,8 +51,8 @@ def client_ip() -> str:
 def current_request_id() -> str:
     """This request's id (also in every log line and the X-Request-ID header); "-" outside one.
 
-    The OCTO client sends it on to the gateway and logs it, so one id follows a payment
-    through our logs and theirs.
+    Hand it to outgoing calls (the OCTO client takes a `request_id`) so one id follows a
+    payment through our logs and the other side's.
     """
     if not has_request_context():
         return "-"
@@ -145,12 +145,14 @@ def _tidy_retry_after(response: Response) -> None:
 
 
 def _merge_vary(response: Response, cors: bool) -> None:
-    """One Vary header; with CORS on, every response varies by Origin (flask-cors only says
-    so when several origins are configured, so a shared cache could mix them up)."""
+    """One Vary header: always Accept-Encoding (any answer may come compressed or not), and
+    Origin when CORS is on (flask-cors only says so when several origins are configured, so
+    a shared cache could mix them up)."""
     values = response.headers.getlist("Vary")
-    if not cors and len(values) < 2:
+    if not cors and (values == ["Accept-Encoding"] or not values):
+        response.headers["Vary"] = "Accept-Encoding"
         return
-    names: dict[str, str] = {}
+    names: dict[str, str] = {"accept-encoding": "Accept-Encoding"}
     for value in values:
         for name in value.split(","):
             if name.strip():
@@ -232,16 +234,22 @@ def init_cors(app: Flask) -> None:
 
 
 def init_compression(app: Flask) -> None:
-    """flask-compress, with one fix: when it re-wraps a streamed body (static files) the
-    original iterable, an open file, must still be closed when the response is."""
+    """flask-compress for bodies of COMPRESS_MIN_BYTES and more. Small answers (most of the
+    API) skip it altogether (`_merge_vary` still says `Vary: Accept-Encoding`). One fix: when
+    it re-wraps a streamed body (static files), the original iterable, an open file, must
+    still be closed when the response is."""
     from flask_compress import Compress
 
     app.config["COMPRESS_REGISTER"] = False
     compress = Compress()
     compress.init_app(app)
+    min_size = app.config["COMPRESS_MIN_SIZE"]
 
     def compress_response(response: Response) -> Response:
-        original = response.response if response.is_streamed else None
+        streamed = response.is_streamed
+        if not streamed and (response.calculate_content_length() or 0) < min_size:
+            return response
+        original = response.response if streamed else None
         response = compress.after_request(response)
         if original is not None and response.response is not original:
             close = getattr(original, "close", None)
