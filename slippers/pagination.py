@@ -6,7 +6,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, pre_load, validate
 from sqlalchemy import Select, func, select
 
 from slippers.extensions import db
@@ -14,7 +14,26 @@ from slippers.extensions import db
 MAX_PAGE = 1_000_000
 
 
-class PaginationArgsSchema(Schema):
+class QueryArgsSchema(Schema):
+    """Query arguments given at most once each: `?q=a&q=b` is a 422, not silently `a` (the
+    OpenAPI spec describes one value; only List fields take several)."""
+
+    @pre_load
+    def _once_each(self, data, **kwargs):
+        raw = getattr(data, "data", None)  # webargs' MultiDictProxy over request.args
+        if hasattr(raw, "getlist"):
+            by_key = {field.data_key or name: field for name, field in self.fields.items()}
+            repeated = {
+                key: ["Give this parameter once."]
+                for key in raw
+                if len(raw.getlist(key)) > 1 and not isinstance(by_key.get(key), fields.List)
+            }
+            if repeated:
+                raise ValidationError(repeated)
+        return data
+
+
+class PaginationArgsSchema(QueryArgsSchema):
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
     page_size = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
