@@ -16,13 +16,20 @@ from marshmallow import (
     validates_schema,
 )
 
+from slippers.fields import Flag
 from slippers.fields import Money as SharedMoney
-from slippers.pagination import PaginationArgsSchema, page_envelope_schema
+from slippers.pagination import PaginationArgsSchema, QueryArgsSchema, page_envelope_schema
 
 SORT_KEYS = ("name", "-name", "price", "-price", "created_at", "-created_at")
 SIZE_RE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z ./-]{0,15}$")
 MAX_QUANTITY = 1_000_000
 MAX_DB_ID = 2_147_483_647
+# The same rules as _plain_text / _not_blank, written for the OpenAPI spec (ECMA regex).
+_CONTROL = r"\u0000-\u001f\u007f-\u009f"
+_BLANK = r"\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+LINE_PATTERN = f"^[^{_CONTROL}]*$"
+NAME_PATTERN = f"^[^{_CONTROL}]*[^{_BLANK}][^{_CONTROL}]*$"
+TEXT_PATTERN = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$"
 
 
 def _plain_text(*, multiline: bool):
@@ -64,6 +71,7 @@ class TrimmedString(fields.String):
 def Name(max_len: int, **kwargs) -> TrimmedString:  # noqa: N802
     return TrimmedString(
         validate=[validate.Length(min=1, max=max_len), _not_blank, _plain_text(multiline=False)],
+        metadata={"pattern": NAME_PATTERN, "description": "No control characters; not blank."},
         **kwargs,
     )
 
@@ -72,6 +80,7 @@ def Description(max_len: int, **kwargs) -> fields.String:  # noqa: N802
     return fields.String(
         validate=[validate.Length(max=max_len), _plain_text(multiline=True)],
         allow_none=True,
+        metadata={"pattern": TEXT_PATTERN, "description": "Line breaks and tabs allowed."},
         **kwargs,
     )
 
@@ -105,16 +114,16 @@ class CategoryCreateSchema(Schema):
 
     name = Name(100, required=True)
     description = Description(2000, load_default=None)
-    is_active = fields.Boolean(load_default=True)
+    is_active = Flag(load_default=True)
 
 
 class CategoryUpdateSchema(Schema):
     name = Name(100)
     description = Description(2000)
-    is_active = fields.Boolean()
+    is_active = Flag()
 
 
-class CategoryQueryArgsSchema(Schema):
+class CategoryQueryArgsSchema(QueryArgsSchema):
     include_inactive = fields.Boolean(
         load_default=False,
         metadata={"description": "Admins only: also list inactive categories (else 401/403)."},
@@ -136,7 +145,7 @@ class SlipperSchema(Schema):
     name = fields.String(dump_only=True)
     description = fields.String(dump_only=True, allow_none=True)
     size = fields.String(dump_only=True)
-    price = Money(dump_only=True, metadata={"type": "string", "example": "189000.00"})
+    price = Money(dump_only=True, metadata={"example": "189000.00"})
     quantity = fields.Integer(dump_only=True)
     in_stock = fields.Boolean(dump_only=True)
     category_id = fields.Integer(dump_only=True, allow_none=True)
@@ -157,7 +166,7 @@ class SlipperCreateSchema(Schema):
     name = Name(200, required=True)
     description = Description(5000, load_default=None)
     size = Size(required=True)
-    price = Money(required=True, metadata={"type": "string", "example": "189000.00"})
+    price = Money(required=True, metadata={"example": "189000.00"})
     quantity = fields.Integer(
         strict=True, required=True, validate=validate.Range(min=0, max=MAX_QUANTITY)
     )
@@ -168,7 +177,7 @@ class SlipperUpdateSchema(Schema):
     name = Name(200)
     description = Description(5000)
     size = Size()
-    price = Money(metadata={"type": "string", "example": "189000.00"})
+    price = Money(metadata={"example": "189000.00"})
     quantity = fields.Integer(strict=True, validate=validate.Range(min=0, max=MAX_QUANTITY))
     category_id = DbId(strict=True)
 
@@ -177,7 +186,10 @@ class SlipperQueryArgsSchema(PaginationArgsSchema):
     q = TrimmedString(
         load_default=None,
         validate=[validate.Length(max=100), _plain_text(multiline=False)],
-        metadata={"description": "Case-insensitive substring of name, description or size."},
+        metadata={
+            "description": "Case-insensitive substring of name, description or size.",
+            "pattern": LINE_PATTERN,
+        },
     )
     category_id = DbId(load_default=None)
     min_price = Money(load_default=None, metadata={"description": "Inclusive."})
@@ -185,7 +197,7 @@ class SlipperQueryArgsSchema(PaginationArgsSchema):
     size = TrimmedString(
         load_default=None,
         validate=[validate.Length(max=16), _plain_text(multiline=False)],
-        metadata={"description": "Exact size, e.g. 42."},
+        metadata={"description": "Exact size, e.g. 42.", "pattern": LINE_PATTERN},
     )
     in_stock = fields.Boolean(
         load_default=None, metadata={"description": "true: quantity > 0; false: sold out only."}
