@@ -10,6 +10,7 @@ from slippers.auth.access import SECURITY, admin_required, current_user
 from slippers.catalog import category_service as service
 from slippers.catalog import reads
 from slippers.catalog.schemas import (
+    MAX_DB_ID,
     CategoryCreateSchema,
     CategoryQueryArgsSchema,
     CategorySchema,
@@ -53,7 +54,7 @@ class Categories(MethodView):
         return service.create_category(data)
 
 
-@blp.route("/<int:category_id>")
+@blp.route(f"/<int(max={MAX_DB_ID}):category_id>")
 class CategoryById(MethodView):
     @blp.response(200, CategorySchema)
     @blp.alt_response(404, response="NOT_FOUND")

@@ -8,7 +8,7 @@ from flask_smorest import Blueprint
 from slippers.auth.access import admin_required
 from slippers.catalog import image_service as service
 from slippers.catalog import reads, storage
-from slippers.catalog.schemas import ImageUploadSchema, SlipperImageSchema
+from slippers.catalog.schemas import MAX_DB_ID, ImageUploadSchema, SlipperImageSchema
 from slippers.extensions import limiter
 
 blp = Blueprint("slipper_images", __name__, url_prefix="/slippers", description="Slipper images")
@@ -20,13 +20,17 @@ uploads_blp = Blueprint(
 limiter.exempt(uploads_blp)
 
 
-@blp.route("/<int:slipper_id>/upload-images")
+@blp.route(f"/<int(max={MAX_DB_ID}):slipper_id>/upload-images")
 class UploadImages(MethodView):
     @admin_required(blp)
     @blp.arguments(ImageUploadSchema, location="files")
     @blp.response(201, SlipperImageSchema(many=True))
     @blp.alt_response(404, response="NOT_FOUND")
-    @blp.alt_response(413, description="A file (or the whole request) is too large")
+    @blp.alt_response(
+        413,
+        response="REQUEST_ENTITY_TOO_LARGE",
+        description="A file (or the whole request) is too large",
+    )
     def post(self, files, slipper_id):
         """Upload 1-10 JPEG/PNG/WebP images (field `images`, repeatable).
 
@@ -36,7 +40,7 @@ class UploadImages(MethodView):
         return service.add_images(slipper_id, files["images"])
 
 
-@blp.route("/<int:slipper_id>/images")
+@blp.route(f"/<int(max={MAX_DB_ID}):slipper_id>/images")
 class Images(MethodView):
     @blp.response(200, SlipperImageSchema(many=True))
     @blp.alt_response(404, response="NOT_FOUND")
@@ -45,7 +49,7 @@ class Images(MethodView):
         return reads.slipper_images(slipper_id)
 
 
-@blp.route("/<int:slipper_id>/images/<int:image_id>")
+@blp.route(f"/<int(max={MAX_DB_ID}):slipper_id>/images/<int(max={MAX_DB_ID}):image_id>")
 class ImageById(MethodView):
     @admin_required(blp)
     @blp.response(204)

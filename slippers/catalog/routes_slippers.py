@@ -10,6 +10,7 @@ from slippers.catalog import reads
 from slippers.catalog import slipper_service as service
 from slippers.catalog.cache import answer_from_raw_query
 from slippers.catalog.schemas import (
+    MAX_DB_ID,
     SlipperCreateSchema,
     SlipperPageSchema,
     SlipperQueryArgsSchema,
@@ -40,7 +41,7 @@ class Slippers(MethodView):
         return service.create_slipper(data)
 
 
-@blp.route("/<int:slipper_id>")
+@blp.route(f"/<int(max={MAX_DB_ID}):slipper_id>")
 class SlipperById(MethodView):
     @blp.response(200, SlipperSchema)
     @blp.alt_response(304, description=NOT_MODIFIED)
