@@ -8,7 +8,12 @@ from flask_smorest import Blueprint
 from slippers.auth.access import admin_required, current_user
 from slippers.auth.schemas import UserSchema
 from slippers.users import service
-from slippers.users.schemas import UserPageSchema, UserQueryArgsSchema, UserUpdateSchema
+from slippers.users.schemas import (
+    MAX_DB_ID,
+    UserPageSchema,
+    UserQueryArgsSchema,
+    UserUpdateSchema,
+)
 
 blp = Blueprint("users", __name__, url_prefix="/users", description="User administration")
 
@@ -23,7 +28,7 @@ class Users(MethodView):
         return service.list_users(args["q"], args["page"], args["page_size"])
 
 
-@blp.route("/<int:user_id>")
+@blp.route(f"/<int(max={MAX_DB_ID}):user_id>")
 class UserById(MethodView):
     @admin_required(blp)
     @blp.response(200, UserSchema)

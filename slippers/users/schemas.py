@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema
 
 from slippers.auth.schemas import UserSchema
-from slippers.fields import BoundedString, Email, Phone
+from slippers.fields import Email, Flag, Phone, PlainString
 from slippers.pagination import PaginationArgsSchema, page_envelope_schema
+
+MAX_DB_ID = 2**31 - 1
 
 
 class UserQueryArgsSchema(PaginationArgsSchema):
-    q = fields.String(load_default=None, validate=validate.Length(max=100))
+    q = PlainString(100, load_default=None)
 
 
 class UserUpdateSchema(Schema):
-    name = BoundedString(100, allow_none=True)
-    surname = BoundedString(100, allow_none=True)
+    name = PlainString(100, allow_none=True)
+    surname = PlainString(100, allow_none=True)
     email = Email(allow_none=True)
     phone_number = Phone(allow_none=True)
-    is_admin = fields.Boolean()
-    is_active = fields.Boolean()
+    is_admin = Flag()
+    is_active = Flag()
 
 
 UserPageSchema = page_envelope_schema(UserSchema, "UserPage")
