@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields
 
 from slippers.auth.passwords import MAX_LENGTH, MIN_LENGTH
-from slippers.fields import BoundedString, Email, Phone, Username
+from slippers.fields import BoundedString, Email, Phone, PlainString, Username
 
 
 class UserSchema(Schema):
@@ -34,12 +34,12 @@ class RegisterSchema(Schema):
     password = NewPassword(required=True)
     email = Email(load_default=None, allow_none=True)
     phone_number = Phone(load_default=None, allow_none=True)
-    name = BoundedString(100, load_default=None, allow_none=True)
-    surname = BoundedString(100, load_default=None, allow_none=True)
+    name = PlainString(100, load_default=None, allow_none=True)
+    surname = PlainString(100, load_default=None, allow_none=True)
 
 
 class LoginSchema(Schema):
-    username = BoundedString(
+    username = PlainString(
         254, min_len=1, required=True, metadata={"description": "Username, e-mail or phone number"}
     )
     password = BoundedString(256, min_len=1, required=True)
@@ -62,10 +62,10 @@ class PasswordChangeSchema(Schema):
 
 
 class ForgotPasswordSchema(Schema):
-    username = BoundedString(254, min_len=1, required=True)
+    username = PlainString(254, min_len=1, required=True)
 
 
 class ResetConfirmSchema(Schema):
-    username = BoundedString(254, min_len=1, required=True)
-    code = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    username = PlainString(254, min_len=1, required=True)
+    code = PlainString(64, min_len=1, required=True)
     new_password = NewPassword(required=True)
