@@ -19,6 +19,11 @@ MAX_DB_ID = 2**31 - 1
 NOTES_MAX = 1000
 FINANCE_FILTERS = ("paid_refunded",)
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+NOTES_PATTERN = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]*$"
+# Documented limits: the defaults of ORDER_MAX_QTY_PER_ITEM and ORDER_MAX_LINES (the spec is
+# built before any request; the validators read the app's settings).
+DOC_MAX_QTY = 50
+DOC_MAX_LINES = 50
 
 
 def quantity_validator(min_value: int):
@@ -48,7 +53,11 @@ def Quantity(min_value: int = 1, note: str = "", **kwargs) -> fields.Integer:  #
     return fields.Integer(
         strict=True,
         validate=quantity_validator(min_value),
-        metadata={"description": f"{min_value}..ORDER_MAX_QTY_PER_ITEM (50){note}"},
+        metadata={
+            "description": f"{min_value}..ORDER_MAX_QTY_PER_ITEM ({DOC_MAX_QTY}){note}",
+            "minimum": min_value,
+            "maximum": DOC_MAX_QTY,
+        },
         **kwargs,
     )
 
@@ -61,6 +70,7 @@ def Notes(**kwargs) -> fields.String:  # noqa: N802
     return fields.String(
         allow_none=True,
         validate=[validate.Length(max=NOTES_MAX), _printable_text],
+        metadata={"pattern": NOTES_PATTERN, "description": "No control characters but line breaks"},
         **kwargs,
     )
 
@@ -75,7 +85,11 @@ class OrderCreateSchema(Schema):
         fields.Nested(OrderLineCreateSchema),
         required=True,
         validate=_line_count,
-        metadata={"description": "1..ORDER_MAX_LINES (50) lines; repeated slippers are merged"},
+        metadata={
+            "description": f"1..ORDER_MAX_LINES ({DOC_MAX_LINES}) lines; repeats are merged",
+            "minItems": 1,
+            "maxItems": DOC_MAX_LINES,
+        },
     )
     notes = Notes(load_default=None)
     user_id = fields.Integer(
