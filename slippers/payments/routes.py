@@ -51,7 +51,10 @@ class CreatePayment(MethodView):
 class OctoNotify(MethodView):
     @blp.doc(
         security=[],
-        requestBody={"content": {"application/json": {"schema": OctoCallbackSchema}}},
+        requestBody={
+            "required": True,
+            "content": {"application/json": {"schema": OctoCallbackSchema}},
+        },
     )
     @blp.response(200, OctoCallbackAnswerSchema)
     @blp.alt_response(400, response="BAD_REQUEST", description="Not a JSON object")
