@@ -6,6 +6,7 @@ import json
 
 import pytest
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
@@ -15,6 +16,7 @@ from tests.browser.conftest import ADMIN_NAME, ADMIN_PASSWORD
 pytestmark = [pytest.mark.browser, pytest.mark.live_server_only]
 
 SLIPPER_NAME = "Bukhara Velvet (browser test)"
+KEEP_PARAMS = {"page", "page_size"}
 
 
 def wait(driver: WebDriver, seconds: float = 20) -> WebDriverWait:
@@ -37,13 +39,26 @@ def operation(driver: WebDriver, method: str, path: str) -> WebElement:
     return wait(driver).until(lambda d: d.find_element(By.XPATH, xpath))
 
 
+def clear_filled_filters(block: WebElement) -> None:
+    """Empty the text inputs Swagger UI pre-filled from schema examples, as a user would
+    before asking for the unfiltered list (paging inputs are kept)."""
+    for field in block.find_elements(By.CSS_SELECTOR, "tr[data-param-name] input[type=text]"):
+        row = field.find_element(By.XPATH, "./ancestor::tr[@data-param-name]")
+        if row.get_attribute("data-param-name") in KEEP_PARAMS or not field.get_attribute("value"):
+            continue
+        field.send_keys(Keys.CONTROL, "a")
+        field.send_keys(Keys.BACKSPACE)
+
+
 def try_it_out(driver: WebDriver, block: WebElement) -> tuple[str, str, str]:
     """Expand the operation, press Try it out then Execute; (status, body, curl) shown."""
     summary = block.find_element(By.CSS_SELECTOR, ".opblock-summary")
     driver.execute_script("arguments[0].scrollIntoView({block: 'start'})", summary)
     summary.click()
     wait(driver).until(lambda d: block.find_element(By.CSS_SELECTOR, "button.try-out__btn")).click()
-    wait(driver).until(lambda d: block.find_element(By.CSS_SELECTOR, "button.execute")).click()
+    execute = wait(driver).until(lambda d: block.find_element(By.CSS_SELECTOR, "button.execute"))
+    clear_filled_filters(block)
+    execute.click()
     status = wait(driver).until(
         lambda d: block.find_element(
             By.CSS_SELECTOR, ".live-responses-table tbody .response-col_status"
@@ -88,7 +103,7 @@ def test_swagger_ui_authorises_and_executes_calls_offline(browser, browser_shop,
         {"id": item["id"], "name": item["name"]} for item in page["items"]
     ]
     assert page["total"] >= 1
-    assert f"{browser_shop.base_url}/slippers/" in curl
+    assert f"{browser_shop.base_url}/slippers/?page=1&page_size=20&sort=-created_at" in curl
     shown = browser.find_element(By.CSS_SELECTOR, ".opblock.is-open .curl-command")
     browser.execute_script("arguments[0].scrollIntoView({block: 'start'})", shown)
     browser.save_screenshot(str(screenshots / "docs-slippers-executed.png"))
