@@ -12,7 +12,9 @@ every buyer in, then runs, each for `--seconds` or `--max-requests`:
   hot      POST /orders/, every buyer on the same slipper (every order locks the same row)
 
 Each buyer is a thread with its own requests.Session (keep-alive). Latency is measured
-by the client, so it includes the client's own overhead on a shared machine.
+by the client, so it includes the client's own overhead on a shared machine; the CPU
+time per request of the gunicorn workers ("app") and of this database's PostgreSQL
+backends ("db"), read from /proc, holds even when other work shares the machine.
 """
 
 from __future__ import annotations
@@ -146,6 +148,8 @@ def start_server(url: str, workers: int):
             str(workers),
             "--bind",
             f"127.0.0.1:{port}",
+            "--max-requests",
+            "0",  # no recycling: the CPU accounting below follows the same worker pids
             "wsgi:app",
         ],
         cwd=ROOT,
@@ -164,6 +168,44 @@ def start_server(url: str, workers: int):
         time.sleep(0.2)
     server.kill()
     raise SystemExit("gunicorn did not start")
+
+
+def cpu_seconds(pids) -> dict[int, float]:
+    """utime + stime of each live process, from /proc (Linux)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    seconds = {}
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            seconds[pid] = (int(fields[11]) + int(fields[12])) / tick
+    return seconds
+
+
+def server_pids(server, app) -> tuple[list[int], list[int]]:
+    """The gunicorn workers (children of the master) and this database's PostgreSQL backends."""
+    from slippers.extensions import db
+
+    workers = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == server.pid:
+                workers.append(int(stat.parent.name))
+    with app.app_context():
+        backends = db.session.execute(
+            text(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                "AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+            )
+        ).scalars()
+        backends = list(backends)
+        db.session.remove()
+    return workers, backends
+
+
+def cpu_per_request(before: dict, after: dict, requests_done: int) -> float:
+    """Milliseconds of CPU per request between two `cpu_seconds` readings."""
+    used = sum(after[pid] - before.get(pid, 0.0) for pid in after)
+    return used * 1000 / max(requests_done, 1)
 
 
 def login(base: str, names: list[str]) -> list[requests.Session]:
@@ -282,11 +324,16 @@ def main() -> None:
         )
         chosen = set(args.scenarios.split(","))
         for name, request in (s for s in scenarios if s[0] in chosen):
+            workers, backends = server_pids(server, app)
+            app_cpu, db_cpu = cpu_seconds(workers), cpu_seconds(backends)
             r = run(sessions, request, args.seconds, args.max_requests)
+            app_ms = cpu_per_request(app_cpu, cpu_seconds(workers), r["requests"])
+            db_ms = cpu_per_request(db_cpu, cpu_seconds(backends), r["requests"])
             placed += r["codes"].get(201, 0)
             print(
                 f"{name:8} {r['requests']:8d} {r['per_sec']:8.1f} {r['p50']:7.1f} "
-                f"{r['p90']:7.1f} {r['p99']:7.1f} {r['max']:7.1f}  {r['codes']}"
+                f"{r['p90']:7.1f} {r['p99']:7.1f} {r['max']:7.1f} "
+                f"{app_ms:6.2f} app {db_ms:4.2f} db  {r['codes']}"
             )
         for session in sessions:
             session.close()

@@ -46,9 +46,6 @@ class Order(TimestampMixin, db.Model):
     items: Mapped[list[OrderItem]] = relationship(
         back_populates="order", order_by="OrderItem.id", lazy="raise", cascade="all, delete-orphan"
     )
-    status_changes: Mapped[list[OrderStatusChange]] = relationship(
-        order_by="OrderStatusChange.id", lazy="raise", passive_deletes=True
-    )
 
 
 class OrderItem(db.Model):
