@@ -24,6 +24,19 @@ from slippers.payments.schemas import (
 
 blp = Blueprint("payments", __name__, url_prefix="/payments", description="Payments via OCTO")
 
+# Exactly one of orderId / order_id, not null: what PaymentCreateSchema checks, for the spec.
+ONE_ORDER_ID = {
+    "allOf": [
+        PaymentCreateSchema,
+        {
+            "oneOf": [
+                {"required": [name], "properties": {name: {"type": "integer"}}}
+                for name in ("orderId", "order_id")
+            ]
+        },
+    ]
+}
+
 
 @blp.route("/octo/create")
 class CreatePayment(MethodView):
@@ -36,6 +49,7 @@ class CreatePayment(MethodView):
     @blp.alt_response(409, response="CONFLICT")
     @blp.alt_response(502, response="BAD_GATEWAY", description="OCTO answered an error")
     @blp.alt_response(504, response="GATEWAY_TIMEOUT", description="OCTO did not answer in time")
+    @blp.doc(requestBody={"content": {"application/json": {"schema": ONE_ORDER_ID}}})
     def post(self, data):
         """Pay a pending order of yours through OCTO; the server charges the order total.
 
