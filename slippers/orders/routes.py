@@ -56,7 +56,7 @@ class Orders(MethodView):
 class OrderFromCart(MethodView):
     @login_required(blp)
     @idempotent(blp)
-    @blp.arguments(OrderFromCartSchema)
+    @blp.arguments(OrderFromCartSchema, required=False)
     @blp.response(201, OrderDetailSchema)
     @blp.alt_response(409, response="CONFLICT")
     def post(self, data):
@@ -74,7 +74,7 @@ class OrderById(MethodView):
         return queries.get_order_detail(current_user(), order_id)
 
     @login_required(blp)
-    @blp.arguments(OrderUpdateSchema)
+    @blp.arguments(OrderUpdateSchema, required=False)
     @blp.response(200, OrderDetailSchema)
     @blp.alt_response(404, response="NOT_FOUND")
     @blp.alt_response(409, response="CONFLICT")
