@@ -38,7 +38,7 @@ class UserById(MethodView):
         return service.get_user(user_id)
 
     @admin_required(blp)
-    @blp.arguments(UserUpdateSchema)
+    @blp.arguments(UserUpdateSchema, required=False)
     @blp.response(200, UserSchema)
     @blp.alt_response(404, response="NOT_FOUND")
     @blp.alt_response(409, response="CONFLICT")
