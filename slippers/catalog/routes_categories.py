@@ -72,7 +72,7 @@ class CategoryById(MethodView):
         return service.update_category(category_id, data, replace=True)
 
     @admin_required(blp)
-    @blp.arguments(CategoryUpdateSchema)
+    @blp.arguments(CategoryUpdateSchema, required=False)
     @blp.response(200, CategorySchema)
     @blp.alt_response(404, response="NOT_FOUND")
     @blp.alt_response(409, response="CONFLICT")

@@ -59,7 +59,7 @@ class SlipperById(MethodView):
         return service.update_slipper(slipper_id, data, replace=True)
 
     @admin_required(blp)
-    @blp.arguments(SlipperUpdateSchema)
+    @blp.arguments(SlipperUpdateSchema, required=False)
     @blp.response(200, SlipperSchema)
     @blp.alt_response(404, response="NOT_FOUND")
     def patch(self, changes, slipper_id):
