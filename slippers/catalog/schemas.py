@@ -8,6 +8,7 @@ from decimal import InvalidOperation
 
 from flask_smorest.fields import Upload
 from marshmallow import (
+    EXCLUDE,
     Schema,
     ValidationError,
     fields,
@@ -224,6 +225,11 @@ class SlipperQueryArgsSchema(PaginationArgsSchema):
 
 
 class ImageUploadSchema(Schema):
+    class Meta:
+        # Other multipart parts are ignored (webargs reads only the files, and excludes
+        # unknown ones); the spec says so instead of claiming additionalProperties: false.
+        unknown = EXCLUDE
+
     images = fields.List(
         Upload(),
         required=True,
