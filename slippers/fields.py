@@ -22,7 +22,6 @@ MONEY_IN_DOC = {
         {"type": "string", "pattern": f"^{MONEY_TEXT_RE.pattern}$"},
     ],
     "description": "A number or a decimal string, at most 2 decimal places.",
-    "example": "19.99",
 }
 MONEY_OUT_DOC = {
     "type": "string",
