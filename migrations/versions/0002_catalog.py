@@ -55,7 +55,8 @@ def upgrade():
     )
     with op.batch_alter_table('slippers', schema=None) as batch_op:
         for name, columns in LIVE_INDEXES.items():
-            batch_op.create_index(name, columns, unique=False, postgresql_where=sa.text('deleted_at IS NULL'), sqlite_where=sa.text('deleted_at IS NULL'))
+            include = {'postgresql_include': ['name']} if name == 'ix_slippers_live_name' else {}
+            batch_op.create_index(name, columns, unique=False, postgresql_where=sa.text('deleted_at IS NULL'), sqlite_where=sa.text('deleted_at IS NULL'), **include)
         batch_op.create_index(batch_op.f('ix_slippers_category_id'), ['category_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_slippers_size'), ['size'], unique=False)
 
