@@ -178,33 +178,24 @@ def _migrations_dir():
 
 def register_blueprints(app: Flask) -> None:
     from slippers.auth.routes import blp as auth_blp
+    from slippers.cart.routes import blp as cart_blp
+    from slippers.catalog.routes import blueprints as catalog_blueprints
     from slippers.extensions import api
     from slippers.health import blp as health_blp
+    from slippers.orders.routes import blp as orders_blp
+    from slippers.payments.routes import blp as payments_blp
     from slippers.users.routes import blp as users_blp
 
-    for blp in (health_blp, auth_blp, users_blp, *_domain_blueprints()):
-        api.register_blueprint(blp)
-
-
-def _domain_blueprints() -> list:
-    """Blueprints of the shop's domains, in the order they appear in the docs."""
-    import importlib
-
-    found = []
-    for module in (
-        "slippers.catalog.routes",
-        "slippers.cart.routes",
-        "slippers.orders.routes",
-        "slippers.payments.routes",
+    for blp in (
+        health_blp,
+        auth_blp,
+        users_blp,
+        *catalog_blueprints,
+        cart_blp,
+        orders_blp,
+        payments_blp,
     ):
-        try:
-            mod = importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
-            continue
-        found.extend(getattr(mod, "blueprints", [mod.blp]))
-    return found
+        api.register_blueprint(blp)
 
 
 def register_route_limits(app: Flask) -> None:

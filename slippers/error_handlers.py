@@ -63,6 +63,8 @@ def handle_http_exception(exc: HTTPException):
 def handle_unexpected(exc: Exception):
     if isinstance(exc, HTTPException):
         return handle_http_exception(exc)
+    if isinstance(exc, RecursionError):  # JSON nested thousands deep: refuse, don't crash
+        return json_error(400, "Request body is nested too deeply")
     log.exception("unhandled error")
     return json_error(500, "Internal server error")
 

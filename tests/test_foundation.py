@@ -101,3 +101,9 @@ def test_docs_are_served_offline(client, path):
     assert "cdn" not in page.lower() or path.endswith(".js")
     if path in ("/docs", "/redoc"):
         assert "/static/vendor/" in page
+
+
+def test_deeply_nested_json_is_400_not_500(client):
+    body = "[" * 100_000 + "]" * 100_000
+    response = client.post("/auth/login", data=body, content_type="application/json")
+    assert_error_shape(response, 400)

@@ -6,5 +6,3 @@ from slippers.catalog.routes_images import uploads_blp
 from slippers.catalog.routes_slippers import blp as slippers_blp
 
 blueprints = [categories_blp, slippers_blp, images_blp, uploads_blp]
-# The factory evaluates `getattr(mod, "blueprints", [mod.blp])` eagerly, so `blp` must exist.
-blp = categories_blp

@@ -179,7 +179,7 @@ def test_budget_is_shared_by_all_workers(live, redis_server):
         assert response.status_code == 429
         body = response.json()
         assert body["code"] == 429 and body["status"] == "Too Many Requests"
-        assert 1 <= int(response.headers["Retry-After"]) <= 600
+        assert 1 <= int(response.headers["Retry-After"]) <= 601  # the reset second is rounded up
         assert response.headers["X-RateLimit-Limit"] == str(BUDGET)
         assert response.headers["X-RateLimit-Remaining"] == "0"
     ok_ids = {f"{run}-ok-{n}" for n in range(BUDGET)}
