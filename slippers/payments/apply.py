@@ -18,6 +18,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
+from slippers.cart.service import take_cart_lines
 from slippers.catalog.cache import invalidate_catalog
 from slippers.db_types import utcnow
 from slippers.errors import Conflict
@@ -28,7 +29,7 @@ from slippers.orders.stock import take_stock
 from slippers.payments.gateway import clean_text, parse_amount
 from slippers.payments.models import Payment, Refund
 from slippers.payments.octo import gateway_error
-from slippers.payments.records import clear_cart, lock_order, lock_payment, record_event
+from slippers.payments.records import lock_order, lock_payment, record_event
 from slippers.payments.refunds import new_automatic_refund, run_automatic_refund
 from slippers.payments.statuses import (
     CLOSED_UNPAID,
@@ -190,12 +191,12 @@ def _paid(payment: Payment, status: str, total_sum: Any, currency: Any) -> Decis
     order = lock_order(payment.order_id)
     if order.status == "pending":
         move_order(order, "confirmed", role="payment", reason=f"payment {payment.id} succeeded")
-        clear_cart(order.user_id)
+        take_cart_lines(order.user_id)  # the order is paid: empty the cart
         return Decision("applied")
     if order.status == "cancelled":
         if _take_stock_again(order):
             _confirm_cancelled(order)
-            clear_cart(order.user_id)
+            take_cart_lines(order.user_id)  # the order is paid: empty the cart
             return Decision("late_payment_confirmed", "stock taken again", stock_changed=True)
         return _refund_all(payment, "late payment: the order was cancelled and stock is gone")
     return _refund_all(payment, f"order {order.id} is already {order.status}")

@@ -5,10 +5,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, exists, func, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import selectinload
 
-from slippers.cart.models import Cart, CartItem
 from slippers.errors import NotFound
 from slippers.extensions import db
 from slippers.orders.models import Order
@@ -88,9 +87,3 @@ def other_payment_paid(payment: Payment) -> bool:
             )
         )
     ).scalar_one()
-
-
-def clear_cart(user_id: int) -> None:
-    """Empty the user's cart in the caller's transaction (the order is paid)."""
-    carts = select(Cart.id).where(Cart.user_id == user_id).scalar_subquery()
-    db.session.execute(delete(CartItem).where(CartItem.cart_id.in_(carts)))
