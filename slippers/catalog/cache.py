@@ -7,6 +7,14 @@ token is shared by all workers and hosts; the in-process cache is per process.
 
 Cached values are finished JSON bodies plus their ETag: a hit reads the cache twice
 (version, body) and touches neither the database nor a serializer.
+
+Live stock is the exception to "any change bumps the version": orders change it several
+times a second, and dropping every cached page for each would leave the cache empty under
+load. So a body that shows stock also holds a stamp per slipper it shows
+(`catalog:stock:<id>`), and a hit is good only while those stamps are unchanged (one more
+read of the cache). An order commits, then `stock_changed()` renews the stamps of its
+slippers; only a slipper selling out or coming back (which moves it in or out of
+`in_stock` lists and their totals) bumps the whole version.
 """
 
 from __future__ import annotations
@@ -17,7 +25,8 @@ import logging
 import time
 import uuid
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Response, current_app, g, request
@@ -107,6 +116,65 @@ def invalidate_catalog() -> None:
         log.error("cache unavailable; catalog version bump deferred", exc_info=True)
 
 
+def stock_changed(slipper_ids: Iterable[int], sold_out_or_back: bool) -> None:
+    """Call after committing stock moves: renews the slippers' stamps, so every cached body
+    that shows one of them is rebuilt; a slipper crossing zero needs a whole new version."""
+    ids = sorted(set(slipper_ids))
+    if sold_out_or_back:
+        invalidate_catalog()
+        return
+    if not ids:
+        return
+    outage = _outage()
+    if outage.is_down():  # stamps cannot be renewed: the version bump clears everything
+        outage.bump_pending = True
+        log.error("cache unavailable; catalog version bump deferred")
+        return
+    try:
+        cache.set_many({_stamp_key(i): uuid.uuid4().hex for i in ids}, timeout=VERSION_TIMEOUT_SEC)
+    except Exception:
+        outage.trip()
+        outage.bump_pending = True
+        log.error("cache unavailable; catalog version bump deferred", exc_info=True)
+
+
+@dataclass(frozen=True)
+class LiveStock:
+    """How a cached body shows live stock: the slipper dicts in it, and a function that
+    re-reads their stock fields from the database into them."""
+
+    items: Callable[[Any], list[dict]]
+    refresh: Callable[[list[dict]], None]
+
+
+def _stamp_key(slipper_id: int) -> str:
+    return f"catalog:stock:{slipper_id}"
+
+
+def _stamps(slipper_ids: list[int]) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    """The current stamp of each slipper (a missing one is created), or None if unknown."""
+    keys = tuple(_stamp_key(i) for i in slipper_ids)
+    if not keys:
+        return (), ()
+    values = cache.get_many(*keys)
+    missing = [key for key, value in zip(keys, values, strict=True) if value is None]
+    if missing:
+        for key in missing:
+            cache.add(key, uuid.uuid4().hex, timeout=VERSION_TIMEOUT_SEC)
+        values = cache.get_many(*keys)
+    if any(value is None for value in values):  # evicted at once: do not trust a None
+        return None
+    return keys, tuple(values)
+
+
+def _is_current(entry: tuple) -> bool:
+    """A cached (body, etag[, stamp keys, stamps]) entry still shows today's stock."""
+    if len(entry) == 2:
+        return True
+    keys, stamps = entry[2], entry[3]
+    return not keys or tuple(cache.get_many(*keys)) == stamps
+
+
 def cache_key(version: str, name: str, args: Mapping[str, Any]) -> str:
     """`name` plus the parsed (normalised) arguments; absent and default look the same."""
     canonical = "&".join(f"{k}={_canonical(v)}" for k, v in sorted(args.items()) if v is not None)
@@ -120,26 +188,60 @@ def _canonical(value: Any) -> str:
     return str(value)
 
 
-def cached_json(name: str, args: Mapping[str, Any], build: Callable[[], Any]) -> Response:
+def cached_json(
+    name: str,
+    args: Mapping[str, Any],
+    build: Callable[[], Any],
+    live_stock: LiveStock | None = None,
+) -> Response:
     """Answer from the cache, else `build()` the data, store its JSON body and answer it.
 
     The caller must put into `args` everything the output depends on. Reading the version
     before `build()` matters: a write commits, then bumps, so a body built from older data
-    can only ever be stored under an older version, which nobody reads any more.
+    can only ever be stored under an older version, which nobody reads any more. Stock
+    works the same way one level down: the stamps are read before the stock is re-read
+    (`live_stock.refresh`), so a body can only be stored beside stamps at least as old as
+    its stock.
     """
     version = catalog_version()
     key = cache_key(version, name, args) if version else None
     entry = _cache_get(key) if key else None
-    if entry is None:
-        body = current_app.json.dumps(build()).encode()
-        etag = hashlib.blake2b(body, digest_size=12).hexdigest()
-        entry = (body, etag)
-        if key:
-            _cache_set(key, entry)
     raw_key = g.pop("catalog_raw_key", None)
-    if raw_key and key:
+    if entry is None:
+        entry, storable = _build_entry(build, live_stock, cacheable=key is not None)
+        if key and storable:
+            _cache_set(key, entry)
+        else:
+            raw_key = None
+    if raw_key:
         _cache_set(raw_key, entry)
-    return json_response(*entry)
+    return json_response(entry[0], entry[1])
+
+
+def _build_entry(
+    build: Callable[[], Any], live_stock: LiveStock | None, cacheable: bool
+) -> tuple[tuple, bool]:
+    """(body, etag) or, with live stock, (body, etag, stamp keys, stamps); and whether it
+    may be stored (not when the stamps could not be read)."""
+    data = build()
+    stamped: tuple | None = ()
+    if live_stock is not None:
+        items = live_stock.items(data)
+        stamped = _guarded(lambda: _stamps([item["id"] for item in items])) if cacheable else None
+        live_stock.refresh(items)
+    body = current_app.json.dumps(data).encode()
+    etag = hashlib.blake2b(body, digest_size=12).hexdigest()
+    return (body, etag, *(stamped or ())), stamped is not None
+
+
+def _guarded(read: Callable[[], Any]) -> Any:
+    """`read()` from the cache, or None (and the backend marked down) when it fails."""
+    try:
+        return read()
+    except Exception:
+        _outage().trip()
+        log.warning("cache read failed; serving uncached", exc_info=True)
+        return None
 
 
 def cached_value(name: str, args: Mapping[str, Any], compute: Callable[[], Any]) -> Any:
@@ -171,7 +273,7 @@ def answer_from_raw_query(name: str):
                 raw_key = f"catalog:{version}:{name}:raw:{digest}"
                 entry = _cache_get(raw_key)
                 if entry is not None:
-                    return json_response(*entry)
+                    return json_response(entry[0], entry[1])
                 g.catalog_raw_key = raw_key
             return view(*args, **kwargs)
 
@@ -192,12 +294,11 @@ def json_response(body: bytes, etag: str) -> Response:
 
 
 def _cache_get(key: str):
-    try:
-        return cache.get(key)
-    except Exception:
-        _outage().trip()
-        log.warning("cache read failed; serving uncached", exc_info=True)
+    """The entry under `key`, or None when absent, unreadable or showing stale stock."""
+    entry = _guarded(lambda: cache.get(key))
+    if isinstance(entry, tuple) and not _guarded(lambda: _is_current(entry)):
         return None
+    return entry
 
 
 def _cache_set(key: str, entry: Any) -> None:

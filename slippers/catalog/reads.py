@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Response
 
 from slippers.catalog import listing
-from slippers.catalog.cache import cached_json
+from slippers.catalog.cache import LiveStock, cached_json
 from slippers.catalog.category_service import list_categories
 from slippers.catalog.image_service import list_images
 from slippers.catalog.schemas import CategorySchema, Money, SlipperImageSchema
@@ -13,6 +13,9 @@ from slippers.catalog.schemas import CategorySchema, Money, SlipperImageSchema
 _categories = CategorySchema(many=True)
 _images = SlipperImageSchema(many=True)
 _money = Money()
+# Lists and details show live stock: cached beside per-slipper stamps (see cache.py).
+_PAGE_STOCK = LiveStock(items=lambda page: page["items"], refresh=listing.refresh_stock)
+_DETAIL_STOCK = LiveStock(items=lambda item: [item], refresh=listing.refresh_stock)
 
 
 def slipper_json(item: dict) -> dict:
@@ -42,12 +45,17 @@ def category_list(include_inactive: bool) -> Response:
 
 
 def slipper_list(args: dict) -> Response:
-    return cached_json("slippers", args, lambda: _page_json(listing.list_slippers(args)))
+    return cached_json(
+        "slippers", args, lambda: _page_json(listing.list_slippers(args)), _PAGE_STOCK
+    )
 
 
 def slipper_detail(slipper_id: int) -> Response:
     return cached_json(
-        "slipper", {"id": slipper_id}, lambda: slipper_json(listing.slipper_detail(slipper_id))
+        "slipper",
+        {"id": slipper_id},
+        lambda: slipper_json(listing.slipper_detail(slipper_id)),
+        _DETAIL_STOCK,
     )
 
 

@@ -14,7 +14,6 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from slippers.cart.service import take_cart_lines
-from slippers.catalog.cache import invalidate_catalog
 from slippers.catalog.models import Slipper
 from slippers.db_types import CENT, utcnow
 from slippers.errors import Conflict, Forbidden, Unprocessable
@@ -58,7 +57,6 @@ def place_order(
     except Exception:
         db.session.rollback()
         raise
-    invalidate_catalog()
     return detail
 
 
@@ -79,7 +77,6 @@ def place_order_from_cart(user, notes: str | None = None) -> dict:
     except Exception:
         db.session.rollback()
         raise
-    invalidate_catalog()
     return detail
 
 
@@ -105,18 +102,15 @@ def update_order(user, order_id: int, changes: dict) -> dict:
     role = "admin" if user.is_admin else "owner"
     if role == "owner" and changes and order.status != "pending":
         raise Conflict(f"Order {order.id} is {order.status}; only a pending order can be changed")
-    stock_returned = False
     try:
         if "notes" in changes:
             _set_notes(order, changes["notes"], only_if_pending=role == "owner")
         if "status" in changes:
-            stock_returned = _move_returning_stock(order, changes["status"], role, user.id, None)
+            _move_returning_stock(order, changes["status"], role, user.id, None)
         db.session.commit()
     except Exception:
         db.session.rollback()
         raise
-    if stock_returned:
-        invalidate_catalog()
     return order_detail(order)
 
 
@@ -131,9 +125,8 @@ def delete_order(user, order_id: int) -> None:
         raise Conflict(f"Order {order.id} has payment records and is kept")
     role = "admin" if user.is_admin else "owner"
     try:
-        stock_returned = order.status == "pending" and _move_returning_stock(
-            order, "cancelled", role, user.id, "deleted"
-        )
+        if order.status == "pending":
+            _move_returning_stock(order, "cancelled", role, user.id, "deleted")
         removed = db.session.execute(
             delete(Order).where(Order.id == order.id, Order.status == "cancelled")
         ).rowcount
@@ -147,8 +140,6 @@ def delete_order(user, order_id: int) -> None:
         db.session.rollback()
         raise
     db.session.expunge(order)
-    if stock_returned:
-        invalidate_catalog()
 
 
 def expire_pending_orders(ttl_minutes: int) -> int:
@@ -190,8 +181,6 @@ def expire_pending_orders(ttl_minutes: int) -> int:
         except Exception:
             db.session.rollback()
             raise
-    if expired:
-        invalidate_catalog()
     return expired
 
 
@@ -280,14 +269,12 @@ def _write_order(user, quantities: dict[int, int], slippers: dict[int, Row], not
     return {**order, "items": items, "payments": [], "status_history": [placed]}
 
 
-def _move_returning_stock(order: Order, to_status: str, role: str, actor_id, reason) -> bool:
+def _move_returning_stock(order: Order, to_status: str, role: str, actor_id, reason) -> None:
     """Move the order; when this very call moved it pending → cancelled, return its stock."""
     from_status = order.status
     move_order(order, to_status, role=role, actor_id=actor_id, reason=reason)
     if from_status == "pending" and to_status == "cancelled":
         return_stock((item.slipper_id, item.quantity) for item in order.items)
-        return True
-    return False
 
 
 def _set_notes(order: Order, notes: str | None, *, only_if_pending: bool) -> None:

@@ -19,7 +19,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
 from slippers.cart.service import take_cart_lines
-from slippers.catalog.cache import invalidate_catalog
 from slippers.db_types import utcnow
 from slippers.errors import Conflict
 from slippers.extensions import db
@@ -49,7 +48,6 @@ class Decision:
     note: str | None = None
     answer: dict = field(default_factory=lambda: dict(OK_ANSWER))
     refund_id: int | None = None
-    stock_changed: bool = False
 
 
 @dataclass(frozen=True)
@@ -99,8 +97,6 @@ def apply_octo_status(
     except Exception:
         db.session.rollback()
         raise
-    if decision.stock_changed:
-        invalidate_catalog()
     if decision.refund_id is not None:
         run_automatic_refund(decision.refund_id, request_id)
     logger.info(
@@ -197,7 +193,7 @@ def _paid(payment: Payment, status: str, total_sum: Any, currency: Any) -> Decis
         if _take_stock_again(order):
             _confirm_cancelled(order)
             take_cart_lines(order.user_id)  # the order is paid: empty the cart
-            return Decision("late_payment_confirmed", "stock taken again", stock_changed=True)
+            return Decision("late_payment_confirmed", "stock taken again")
         return _refund_all(payment, "late payment: the order was cancelled and stock is gone")
     return _refund_all(payment, f"order {order.id} is already {order.status}")
 

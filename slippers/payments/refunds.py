@@ -14,7 +14,6 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from slippers.catalog.cache import invalidate_catalog
 from slippers.db_types import utcnow
 from slippers.errors import Conflict, GatewayError, GatewayTimeout, NotFound, Unprocessable
 from slippers.extensions import db
@@ -171,7 +170,6 @@ def _mark_failed(refund_id: int, message: str) -> None:
 
 def _settle(refund_id: int, result: RefundResult) -> None:
     """Count the refund; a full refund makes the payment REFUNDED and the order `refunded`."""
-    stock_back = False
     try:
         refund = db.session.get(Refund, refund_id)
         payment = lock_payment(refund.payment_id)
@@ -184,7 +182,7 @@ def _settle(refund_id: int, result: RefundResult) -> None:
         payment.refunded_amount = payment.refunded_amount + refund.amount
         if payment.refunded_amount >= payment.amount and payment.status == "PAID":
             payment.status = "REFUNDED"
-            stock_back = _refund_order(payment, refund)
+            _refund_order(payment, refund)
         record_event(
             payment.id,
             source="refund",
@@ -197,17 +195,15 @@ def _settle(refund_id: int, result: RefundResult) -> None:
     except Exception:
         db.session.rollback()
         raise
-    if stock_back:
-        invalidate_catalog()
 
 
-def _refund_order(payment: Payment, refund: Refund) -> bool:
+def _refund_order(payment: Payment, refund: Refund) -> None:
     """Move the order to `refunded` when this payment paid it; stock back if not shipped."""
     if other_payment_paid(payment):
-        return False
+        return
     order = lock_order(payment.order_id)
     if not can_move(order.status, "refunded", "payment"):
-        return False
+        return
     was_confirmed = order.status == "confirmed"
     move_order(
         order,
@@ -218,7 +214,6 @@ def _refund_order(payment: Payment, refund: Refund) -> bool:
     )
     if was_confirmed:
         return_stock((item.slipper_id, item.quantity) for item in order.items)
-    return was_confirmed
 
 
 # --- automatic refunds (money taken for nothing) -------------------------------------------
