@@ -543,7 +543,7 @@ def open_payments(port: int, shop: Shop, sim_state, count: int) -> list[bytes]:
     """Orders and OCTO payments through the API; the sandbox marks them paid and signs
     the `succeeded` callback that the mix will deliver."""
     from slippers.octo_sim.callbacks import build_payload
-    from slippers.payments.octo import dumps_json
+    from slippers.payments.octo_protocol import dumps_json
 
     rng = random.Random(11)
     bodies = []

@@ -11,7 +11,8 @@ import pytest
 import requests
 
 from slippers.octo_sim import create_sim_app
-from slippers.payments.octo import OctoClient, compute_signature, verify_signature
+from slippers.payments.octo import OctoClient
+from slippers.payments.octo_protocol import compute_signature, verify_signature
 from tests.octo_sim_server import Receiver, SimServer, running_receiver, running_sim
 
 UNIQUE_KEY = "sim-unique-key"

@@ -12,7 +12,7 @@ from flask import Blueprint, Response, request
 from slippers.octo_sim import callbacks
 from slippers.octo_sim.state import Payment, SimSettings
 from slippers.octo_sim.web import SimError, error_body, json_response, request_json, sim_state
-from slippers.payments.octo import INIT_TIME_FORMAT
+from slippers.payments.octo_protocol import INIT_TIME_FORMAT
 
 bp = Blueprint("octo_api", __name__)
 

@@ -11,7 +11,7 @@ from typing import Any
 import requests
 
 from slippers.octo_sim.state import FINAL_STATUSES, CallbackMode, Payment, SimState
-from slippers.payments.octo import CENT, compute_signature, dumps_json
+from slippers.payments.octo_protocol import CENT, compute_signature, dumps_json
 
 COMMISSION = Decimal("0.02")  # what the sandbox keeps, so transfer_sum differs from total_sum
 MAX_RECORDED_BODY = 4000

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from slippers.payments.octo import CENT, INIT_TIME_FORMAT, TASHKENT
+from slippers.payments.octo_protocol import CENT, INIT_TIME_FORMAT, TASHKENT
 
 STATUSES = frozenset(
     {"created", "wait_user_action", "waiting_for_capture", "succeeded", "failed", "canceled"}

@@ -9,7 +9,7 @@ from typing import Any
 from flask import Response, current_app, g, request
 
 from slippers.octo_sim.state import MESSAGE_FIELDS, SimState
-from slippers.payments.octo import dumps_json
+from slippers.payments.octo_protocol import dumps_json
 
 
 class SimError(Exception):

@@ -27,7 +27,7 @@ from slippers.orders.states import move_order, record_status_change
 from slippers.orders.stock import take_stock
 from slippers.payments.gateway import clean_text, parse_amount
 from slippers.payments.models import Payment, Refund
-from slippers.payments.octo import gateway_error
+from slippers.payments.octo_results import gateway_error
 from slippers.payments.records import lock_order, lock_payment, record_event
 from slippers.payments.refunds import new_automatic_refund, run_automatic_refund
 from slippers.payments.statuses import (

@@ -10,239 +10,42 @@ fast failures (a refused connection, a quick 500) still get their retries; OCTO_
 one attempt. set_accept is never retried. (requests' read timeout is per socket read, so only a
 server trickling bytes could stretch an attempt past it.)
 
-Money goes out as JSON numbers with exactly two decimals, written from the Decimal's own text
-(`dumps_json`), never through float; answers are parsed with `parse_float=Decimal`.
+Requests are written by octo_protocol.py (money as exact JSON numbers, never through float);
+answers are read into typed results by octo_results.py.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 import logging
-import secrets
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from decimal import Decimal, InvalidOperation
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
 
 from slippers.errors import GatewayError, GatewayTimeout
+from slippers.payments.octo_protocol import dumps_json, format_init_time, to_money
+from slippers.payments.octo_results import (
+    PaymentStatus,
+    PreparedPayment,
+    RefundResult,
+    check_business_error,
+    gateway_error,
+    gateway_timeout,
+    read_body,
+)
 
 logger = logging.getLogger(__name__)
-
-# Asia/Tashkent has had no DST since 1992: a fixed offset needs no tz database.
-TASHKENT = timezone(timedelta(hours=5), "Asia/Tashkent")
-INIT_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
-CENT = Decimal("0.01")
 
 # Keys OCTO_EXTRA_PARAMS may never set: who we are, how much, where money and buyers go.
 _IDENTITY_KEYS = ("octo_shop_id", "octo_secret", "shop_transaction_id")
 PROTECTED_KEYS = frozenset((*_IDENTITY_KEYS, "total_sum", "currency", "return_url", "notify_url"))
 ACCEPT_STATUSES = frozenset({"capture", "cancel"})
-_MESSAGE_KEYS = ("errMessage", "errorMessage", "apiMessageForDevelopers")
 _RETRYABLE = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
 _MIN_ATTEMPT_SEC = 0.05
-
-
-# --- signature ---------------------------------------------------------------------------
-
-
-def compute_signature(unique_key: str, octo_payment_uuid: str, status: str) -> str:
-    """OCTO's callback signature: upper-case hex SHA1(unique_key + octo_payment_UUID + status)."""
-    raw = f"{unique_key}{octo_payment_uuid}{status}".encode()
-    return hashlib.sha1(raw).hexdigest().upper()  # noqa: S324 - OCTO's protocol fixes SHA1
-
-
-def verify_signature(unique_key: str, payload: Mapping[str, Any]) -> bool:
-    """True when the callback's signature matches; any case, constant-time, never without a key."""
-    if not unique_key:
-        return False
-    signature = payload.get("signature")
-    uuid = payload.get("octo_payment_UUID")
-    status = payload.get("status")
-    if not all(isinstance(value, str) and value for value in (signature, uuid, status)):
-        return False
-    expected = compute_signature(unique_key, uuid, status)
-    return hmac.compare_digest(expected.encode(), signature.strip().upper().encode())
-
-
-# --- money and JSON ------------------------------------------------------------------------
-
-
-def to_money(value: Decimal | int | str) -> Decimal:
-    """A finite amount with at most two decimals, as a Decimal; floats are refused."""
-    if isinstance(value, (bool, float)):
-        raise TypeError("money must be a Decimal, int or str, never a float")
-    try:
-        amount = Decimal(value)
-    except (InvalidOperation, TypeError, ValueError) as exc:
-        raise ValueError(f"not an amount: {value!r}") from exc
-    if not amount.is_finite():
-        raise ValueError(f"not an amount: {value!r}")
-    if amount.quantize(CENT) != amount:
-        raise ValueError(f"amount has more than two decimals: {value!r}")
-    return amount.quantize(CENT)
-
-
-def _decimal_literal(value: Decimal) -> str:
-    if not value.is_finite():
-        raise ValueError(f"cannot send {value!r} as JSON")
-    if value == value.quantize(CENT):
-        return format(value.quantize(CENT), "f")
-    return format(value, "f")
-
-
-def dumps_json(obj: Any) -> str:
-    """JSON text in which every Decimal is an exact JSON number (money with two decimals).
-
-    The json module can only write Decimals through float, which may round. So each Decimal
-    is first replaced by a unique placeholder string, and the quoted placeholder is then
-    swapped for the Decimal's exact text: no float ever touches an amount.
-    """
-    nonce = secrets.token_hex(8)
-    literals: dict[str, str] = {}
-
-    def swap(value: Any) -> Any:
-        if isinstance(value, Decimal):
-            token = f"@@decimal-{nonce}-{len(literals)}@@"
-            literals[json.dumps(token)] = _decimal_literal(value)
-            return token
-        if isinstance(value, Mapping):
-            return {key: swap(item) for key, item in value.items()}
-        if isinstance(value, (list, tuple)):
-            return [swap(item) for item in value]
-        return value
-
-    text = json.dumps(swap(obj))
-    for quoted, literal in literals.items():
-        text = text.replace(quoted, literal)
-    return text
-
-
-def format_init_time(moment: datetime) -> str:
-    """`YYYY-MM-DD HH:MM:SS` in Tashkent time, from an aware datetime."""
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError("init_time must be timezone-aware")
-    return moment.astimezone(TASHKENT).strftime(INIT_TIME_FORMAT)
-
-
-# --- results -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PreparedPayment:
-    shop_transaction_id: str
-    octo_payment_uuid: str
-    status: str
-    octo_pay_url: str
-    total_sum: Decimal | None
-    refunded_sum: Decimal
-    raw: dict = field(default_factory=dict, repr=False, compare=False, hash=False)
-
-
-@dataclass(frozen=True)
-class PaymentStatus:
-    shop_transaction_id: str
-    octo_payment_uuid: str | None
-    status: str
-    total_sum: Decimal | None
-    refunded_sum: Decimal
-    octo_pay_url: str | None
-    raw: dict = field(default_factory=dict, repr=False, compare=False, hash=False)
-
-
-@dataclass(frozen=True)
-class RefundResult:
-    shop_refund_id: str
-    octo_payment_uuid: str | None
-    refund_id: str | None
-    refund_time: str | None
-    status: str
-    raw: dict = field(default_factory=dict, repr=False, compare=False, hash=False)
-
-    @property
-    def succeeded(self) -> bool:
-        """Older OCTO answers a refund with a flat `{"error": 0, "status": "ok"}`."""
-        return self.status in {"succeeded", "ok"}
-
-
-# --- response parsing ----------------------------------------------------------------------
-
-
-def gateway_error(message: str, octo_code: int | None = None) -> GatewayError:
-    """A GatewayError carrying OCTO's error code (None for transport problems)."""
-    error = GatewayError(message)
-    error.octo_code = octo_code
-    return error
-
-
-def _gateway_timeout(message: str) -> GatewayTimeout:
-    error = GatewayTimeout(message)
-    error.octo_code = None
-    return error
-
-
-def _octo_message(body: Mapping[str, Any]) -> str | None:
-    for key in _MESSAGE_KEYS:
-        value = body.get(key)
-        if isinstance(value, str) and value.strip():
-            return value.strip()
-    return None
-
-
-def _check_business_error(body: Mapping[str, Any], path: str) -> None:
-    if "error" not in body:
-        raise gateway_error(f"OCTO {path} answer has no 'error' field")
-    try:
-        code = int(body["error"])
-    except (TypeError, ValueError):
-        raise gateway_error(f"OCTO {path} answered an unreadable error code") from None
-    if code != 0:
-        raise gateway_error(_octo_message(body) or f"OCTO error {code}", octo_code=code)
-
-
-class _Fields:
-    """Reads a field from `data` first, then from the top level (older OCTO answers)."""
-
-    def __init__(self, body: Mapping[str, Any], path: str) -> None:
-        data = body.get("data")
-        self.data: Mapping[str, Any] = data if isinstance(data, Mapping) else {}
-        self.body = body
-        self.path = path
-
-    def get(self, key: str) -> Any:
-        value = self.data.get(key)
-        return value if value is not None else self.body.get(key)
-
-    def text(self, key: str, *, required: bool = True) -> str | None:
-        value = self.get(key)
-        if isinstance(value, (str, int)) and not isinstance(value, bool) and str(value).strip():
-            return str(value).strip()
-        if required:
-            raise gateway_error(f"OCTO {self.path} answer is missing '{key}'")
-        return None
-
-    def status(self) -> str:
-        return str(self.text("status")).lower()
-
-    def money(self, key: str, *, default: Decimal | None = None) -> Decimal | None:
-        value = self.get(key)
-        if value is None:
-            return default
-        if isinstance(value, bool):
-            raise gateway_error(f"OCTO {self.path} answer has an invalid '{key}'")
-        try:
-            amount = Decimal(str(value))
-        except InvalidOperation:
-            raise gateway_error(f"OCTO {self.path} answer has an invalid '{key}'") from None
-        if not amount.is_finite():
-            raise gateway_error(f"OCTO {self.path} answer has an invalid '{key}'")
-        return amount
 
 
 # --- the client ----------------------------------------------------------------------------
@@ -357,17 +160,7 @@ class OctoClient:
         body = self._call(
             "/prepare_payment", payload, retry=True, ref=shop_transaction_id, request_id=request_id
         )
-        fields = _Fields(body, "/prepare_payment")
-        return PreparedPayment(
-            shop_transaction_id=fields.text("shop_transaction_id", required=False)
-            or shop_transaction_id,
-            octo_payment_uuid=str(fields.text("octo_payment_UUID")),
-            status=fields.status(),
-            octo_pay_url=str(fields.text("octo_pay_url")),
-            total_sum=fields.money("total_sum"),
-            refunded_sum=fields.money("refunded_sum", default=Decimal("0.00")),
-            raw=body,
-        )
+        return PreparedPayment.from_body(body, shop_transaction_id)
 
     def check_status(
         self, shop_transaction_id: str, *, request_id: str | None = None
@@ -377,17 +170,7 @@ class OctoClient:
         body = self._call(
             "/prepare_payment", payload, retry=True, ref=shop_transaction_id, request_id=request_id
         )
-        fields = _Fields(body, "/prepare_payment")
-        return PaymentStatus(
-            shop_transaction_id=fields.text("shop_transaction_id", required=False)
-            or shop_transaction_id,
-            octo_payment_uuid=fields.text("octo_payment_UUID", required=False),
-            status=fields.status(),
-            total_sum=fields.money("total_sum"),
-            refunded_sum=fields.money("refunded_sum", default=Decimal("0.00")),
-            octo_pay_url=fields.text("octo_pay_url", required=False),
-            raw=body,
-        )
+        return PaymentStatus.from_body(body, shop_transaction_id)
 
     def refund(
         self,
@@ -408,15 +191,7 @@ class OctoClient:
             "amount": money,
         }
         body = self._call("/refund", payload, retry=True, ref=shop_refund_id, request_id=request_id)
-        fields = _Fields(body, "/refund")
-        return RefundResult(
-            shop_refund_id=shop_refund_id,
-            octo_payment_uuid=fields.text("octo_payment_UUID", required=False),
-            refund_id=fields.text("refund_id", required=False),
-            refund_time=fields.text("refund_time", required=False),
-            status=fields.status(),
-            raw=body,
-        )
+        return RefundResult.from_body(body, shop_refund_id)
 
     def set_accept(
         self,
@@ -470,7 +245,7 @@ class OctoClient:
         outcome, level = "ok", logging.INFO
         try:
             body = self._post_with_retries(path, dumps_json(payload), retry=retry, started=started)
-            _check_business_error(body, path)
+            check_business_error(body, path)
             return body
         except (GatewayError, GatewayTimeout) as exc:
             outcome, level = f"{type(exc).__name__}: {exc.message}", logging.WARNING
@@ -523,29 +298,14 @@ class OctoClient:
             else:
                 with response:
                     if response.status_code < 500:
-                        return _read_body(response, path)
+                        return read_body(response, path)
                 timed_out, problem = False, f"answered HTTP {response.status_code}"
             pause = self.backoff * 2 ** (tried - 1)
             if tried < attempts and time.monotonic() + pause < deadline - _MIN_ATTEMPT_SEC:
                 time.sleep(pause)
         elapsed = time.monotonic() - started
         message = f"OCTO {path} {problem} (after {elapsed:.1f} s, {tried} attempt(s))"
-        raise _gateway_timeout(message) if timed_out else gateway_error(message)
-
-
-def _read_body(response: requests.Response, path: str) -> dict:
-    """Decode OCTO's JSON object (amounts as exact Decimals); refuse 4xx and non-JSON."""
-    try:
-        body = json.loads(response.content, parse_float=Decimal)
-    except ValueError:
-        body = None
-    if response.status_code != 200:
-        message = _octo_message(body) if isinstance(body, Mapping) else None
-        detail = f": {message}" if message else ""
-        raise gateway_error(f"OCTO {path} answered HTTP {response.status_code}{detail}")
-    if not isinstance(body, dict):
-        raise gateway_error(f"OCTO {path} answered with something that is not a JSON object")
-    return body
+        raise gateway_timeout(message) if timed_out else gateway_error(message)
 
 
 def _basket_line(line: Mapping[str, Any]) -> dict[str, Any]:

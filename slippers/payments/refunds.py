@@ -27,7 +27,7 @@ from slippers.payments.gateway import (
     storable,
 )
 from slippers.payments.models import Payment, Refund
-from slippers.payments.octo import RefundResult, gateway_error
+from slippers.payments.octo_results import RefundResult, gateway_error
 from slippers.payments.records import (
     lock_order,
     lock_payment,

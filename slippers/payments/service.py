@@ -32,7 +32,7 @@ from slippers.payments.gateway import (
     user_data_for,
 )
 from slippers.payments.models import Payment
-from slippers.payments.octo import gateway_error
+from slippers.payments.octo_results import gateway_error
 from slippers.payments.reads import get_payment_detail, list_payments, payment_by_id
 from slippers.payments.reconcile import reconcile_open_payments, reconcile_payment
 from slippers.payments.records import lock_payment

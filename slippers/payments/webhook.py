@@ -24,7 +24,7 @@ from slippers.extensions import db
 from slippers.payments.apply import apply_octo_status
 from slippers.payments.gateway import storable_payload
 from slippers.payments.models import Payment
-from slippers.payments.octo import verify_signature
+from slippers.payments.octo_protocol import verify_signature
 from slippers.payments.records import record_event
 
 logger = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ from slippers.extensions import db
 from slippers.octo_sim.callbacks import build_payload
 from slippers.orders.models import Order, OrderStatusChange
 from slippers.payments.models import Payment, PaymentEvent, Refund
-from slippers.payments.octo import dumps_json
+from slippers.payments.octo_protocol import dumps_json
 from tests.octo_sim_server import SimServer
 
 UNIQUE_KEY = "sim-unique-key"

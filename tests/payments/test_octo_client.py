@@ -14,15 +14,15 @@ from typing import Any
 import pytest
 
 from slippers.errors import GatewayError, GatewayTimeout
-from slippers.payments.octo import (
-    OctoClient,
-    PreparedPayment,
+from slippers.payments.octo import OctoClient
+from slippers.payments.octo_protocol import (
     compute_signature,
     dumps_json,
     format_init_time,
     to_money,
     verify_signature,
 )
+from slippers.payments.octo_results import PreparedPayment
 from tests.octo_sim_server import SimServer, running_sim
 
 NOTIFY_URL = "http://127.0.0.1:9/payments/octo/notify"  # the sandbox calls it only on pay actions

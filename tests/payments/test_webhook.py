@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from slippers.payments.octo import compute_signature
+from slippers.payments.octo_protocol import compute_signature
 from tests.conftest import assert_error_shape
 from tests.payments.helpers import (
     UNIQUE_KEY,
