@@ -4,7 +4,8 @@
 the session app's engine entry is the test connection) over real HTTP, one request at a
 time, for code that must be called back by another server (the OCTO sandbox).
 `own_postgres_database` and `running_gunicorn` give real parallel workers on a database
-that is committed for real (tests marked `live_server_only`).
+that is committed for real (tests marked `live_server_only`); `bearer_session` logs a user
+in to such a server and `all_at_once` sends requests to it that really overlap.
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import requests
 from sqlalchemy import create_engine, text
@@ -121,3 +124,27 @@ def wait_healthy(base: str, server: subprocess.Popen, log_path: Path) -> None:
                 return
         time.sleep(0.2)
     raise RuntimeError(f"gunicorn did not become healthy: {log_path.read_text()[-2000:]}")
+
+
+def bearer_session(base_url: str, username: str, password: str) -> requests.Session:
+    """A session logged in as the user that sends the Bearer token and no cookie."""
+    session = requests.Session()
+    response = session.post(
+        f"{base_url}/auth/login", json={"username": username, "password": password}, timeout=10
+    )
+    assert response.status_code == 200, response.text
+    session.cookies.clear()  # Bearer only: no CSRF dance
+    session.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
+    return session
+
+
+def all_at_once(calls: list[Callable[[], Any]]) -> list[Any]:
+    """Run the callables in threads released together by a barrier; their results in order."""
+    barrier = threading.Barrier(len(calls))
+
+    def run(call):
+        barrier.wait(timeout=30)
+        return call()
+
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        return list(pool.map(run, calls))

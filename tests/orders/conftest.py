@@ -12,12 +12,16 @@ from __future__ import annotations
 import uuid
 
 import pytest
-import requests
 
 from slippers import create_app
 from slippers.extensions import db
 from tests.conftest import TEST_PASSWORD, base_settings
-from tests.live_server import free_port, own_postgres_database, running_gunicorn
+from tests.live_server import (
+    bearer_session,
+    free_port,
+    own_postgres_database,
+    running_gunicorn,
+)
 from tests.orders.fixtures import count_statements, make_slipper  # noqa: F401
 
 LIVE_WORKERS = 4
@@ -77,18 +81,7 @@ def live_buyers(live_app, live_server):
             for name in names
         )
         db.session.commit()
-    buyers = []
-    for name in names:
-        session = requests.Session()
-        response = session.post(
-            f"{live_server}/auth/login",
-            json={"username": name, "password": TEST_PASSWORD},
-            timeout=10,
-        )
-        assert response.status_code == 200, response.text
-        session.cookies.clear()  # Bearer only: no CSRF dance
-        session.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
-        buyers.append(session)
+    buyers = [bearer_session(live_server, name, TEST_PASSWORD) for name in names]
     yield buyers
     for session in buyers:
         session.close()

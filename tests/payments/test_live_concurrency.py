@@ -3,9 +3,7 @@ reconcile runs: duplicates apply once, refunds never add up to more than was pai
 
 from __future__ import annotations
 
-import threading
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from decimal import Decimal
 
@@ -21,23 +19,12 @@ from slippers.extensions import db
 from slippers.octo_sim.callbacks import build_payload
 from slippers.orders.models import Order, OrderStatusChange
 from slippers.payments.models import Payment, PaymentEvent, Refund
-from slippers.payments.octo import dumps_json
+from slippers.payments.octo_protocol import dumps_json
 from slippers.payments.service import reconcile_open_payments
 from tests.conftest import TEST_PASSWORD
+from tests.live_server import all_at_once, bearer_session
 
 pytestmark = [pytest.mark.postgres, pytest.mark.live_server_only, pytest.mark.slow]
-
-
-def all_at_once(calls: list) -> list:
-    """Run the callables in threads released together by a barrier; their results in order."""
-    barrier = threading.Barrier(len(calls))
-
-    def run(call):
-        barrier.wait(timeout=30)
-        return call()
-
-    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        return list(pool.map(run, calls))
 
 
 def new_session(live, *, admin: bool = False) -> requests.Session:
@@ -53,14 +40,7 @@ def new_session(live, *, admin: bool = False) -> requests.Session:
             )
         )
         db.session.commit()
-    session = requests.Session()
-    login = session.post(
-        f"{live.base_url}/auth/login", json={"username": name, "password": TEST_PASSWORD}
-    )
-    assert login.status_code == 200, login.text
-    session.cookies.clear()
-    session.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
-    return session
+    return bearer_session(live.base_url, name, TEST_PASSWORD)
 
 
 def open_payment(live, buyer: requests.Session, price: str = "100.00") -> dict:
