@@ -145,6 +145,7 @@ def register_extensions(app: Flask) -> None:
     from slippers.auth.tokens import init_jwt
     from slippers.database import include_object, init_database, render_item
     from slippers.extensions import api, cache, db, migrate
+    from slippers.openapi import CommonResponseHeaders, register_components
     from slippers.ratelimit import init_rate_limits
 
     init_database(app)
@@ -158,13 +159,8 @@ def register_extensions(app: Flask) -> None:
         include_object=include_object,
         render_item=render_item,
     )
-    api.init_app(app)
-    api.spec.components.security_scheme(
-        "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
-    )
-    api.spec.components.security_scheme(
-        "cookieAuth", {"type": "apiKey", "in": "cookie", "name": "access_token_cookie"}
-    )
+    api.init_app(app, spec_kwargs={"extra_plugins": [CommonResponseHeaders()]})
+    register_components(api.spec)
     init_jwt(app)
     init_rate_limits(app)
     cache.init_app(app)

@@ -54,6 +54,19 @@ def test_every_operation_has_a_success_answer(spec):
     assert missing == []
 
 
+def test_every_answer_declares_the_request_id_and_timing_headers(spec):
+    """Schemathesis then checks, on every fuzzed call, that they are really there."""
+    missing = []
+    for label, _, op in operations(spec):
+        for code, response in op["responses"].items():
+            declared = response_object(spec, response).get("headers", {})
+            if not {"X-Request-ID", "Server-Timing"} <= set(declared):
+                missing.append(f"{label} {code}")
+    assert missing == []
+    for name in ("X_REQUEST_ID", "SERVER_TIMING"):
+        assert spec["components"]["headers"][name]["required"] is True
+
+
 def test_every_error_answer_has_the_one_error_shape(spec):
     wrong = []
     for label, _, op in operations(spec):

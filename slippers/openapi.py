@@ -1,0 +1,51 @@
+"""What the OpenAPI document says about every operation: security schemes, and the
+headers every response carries (slippers/http.py sets them on each one)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apispec import BasePlugin
+
+# Component name -> header name and description. Every response has them: success,
+# error, 304, 429, whatever raised it.
+COMMON_HEADERS = {
+    "X_REQUEST_ID": (
+        "X-Request-ID",
+        "The request's id: echoed when the request sent a sane one, else generated. "
+        "It is in the server's log line for this request.",
+    ),
+    "SERVER_TIMING": ("Server-Timing", "Time the application spent: `app;dur=<ms>`."),
+}
+
+
+class CommonResponseHeaders(BasePlugin):
+    """Adds the common headers to every response the spec describes: the inline ones of
+    each operation and the shared response components (errors) alike."""
+
+    def response_helper(self, response: dict, **kwargs: Any) -> dict:
+        return {"headers": _with_common_headers((response or {}).get("headers"))}
+
+    def operation_helper(self, path=None, operations=None, **kwargs: Any) -> None:
+        for operation in (operations or {}).values():
+            for response in operation.get("responses", {}).values():
+                if isinstance(response, dict):  # a named component got them already
+                    response["headers"] = _with_common_headers(response.get("headers"))
+
+
+def _with_common_headers(headers: dict | None) -> dict:
+    return {**(headers or {}), **{name: ref for ref, (name, _) in COMMON_HEADERS.items()}}
+
+
+def register_components(spec) -> None:
+    """Header components and the cookie/Bearer security schemes ("Authorize" in /docs)."""
+    for component, (_, description) in COMMON_HEADERS.items():
+        spec.components.header(
+            component, {"description": description, "required": True, "schema": {"type": "string"}}
+        )
+    spec.components.security_scheme(
+        "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+    )
+    spec.components.security_scheme(
+        "cookieAuth", {"type": "apiKey", "in": "cookie", "name": "access_token_cookie"}
+    )
