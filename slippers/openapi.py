@@ -1,11 +1,13 @@
-"""What the OpenAPI document says about every operation: security schemes, and the
-headers every response carries (slippers/http.py sets them on each one)."""
+"""What the OpenAPI document says about every operation: the one error shape, security
+schemes, and the headers every response carries (slippers/http.py sets them on each one)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import marshmallow as ma
 from apispec import BasePlugin
+from flask_smorest import Api
 
 # Component name -> header name and description. Every response has them: success,
 # error, 304, 429, whatever raised it.
@@ -17,6 +19,25 @@ COMMON_HEADERS = {
     ),
     "SERVER_TIMING": ("Server-Timing", "Time the application spent: `app;dur=<ms>`."),
 }
+
+
+class ErrorSchema(ma.Schema):
+    """The one error shape of API.md (documentation only: errors.py renders it)."""
+
+    code = ma.fields.Integer(required=True, metadata={"description": "The HTTP status code"})
+    status = ma.fields.String(
+        required=True, metadata={"description": "The status phrase, e.g. `Conflict`"}
+    )
+    message = ma.fields.String(required=True, metadata={"description": "What went wrong"})
+    errors = ma.fields.Dict(
+        metadata={"description": "Per-field messages (validation) or details of a refusal"}
+    )
+
+
+class ShopApi(Api):
+    """flask-smorest's Api, documenting errors with the shop's own error schema."""
+
+    ERROR_SCHEMA = ErrorSchema
 
 
 class CommonResponseHeaders(BasePlugin):

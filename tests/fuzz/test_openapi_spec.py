@@ -67,6 +67,12 @@ def test_every_answer_declares_the_request_id_and_timing_headers(spec):
         assert spec["components"]["headers"][name]["required"] is True
 
 
+def test_the_error_schema_requires_code_status_and_message(spec):
+    error = spec["components"]["schemas"]["Error"]
+    assert set(error["required"]) == {"code", "status", "message"}
+    assert set(error["properties"]) == {"code", "status", "message", "errors"}
+
+
 def test_every_error_answer_has_the_one_error_shape(spec):
     wrong = []
     for label, _, op in operations(spec):
