@@ -22,7 +22,7 @@ import pytest
 import redis
 import requests
 
-from tests.live_server import ROOT, free_port, wait_healthy
+from tests.live_server import ROOT, free_port, running_gunicorn
 
 pytestmark = [pytest.mark.live_server_only, pytest.mark.slow]
 
@@ -47,43 +47,23 @@ def _migrated_sqlite(folder: Path) -> str:
 
 @contextlib.contextmanager
 def gunicorn(folder: Path, **env: str) -> Iterator[tuple[str, Path]]:
-    """gunicorn -c gunicorn.conf.py wsgi:app; yields the base URL and the log file."""
+    """gunicorn (gunicorn.conf.py, 3 workers unless WEB_CONCURRENCY says otherwise) on a
+    migrated SQLite file; yields the base URL and the log file."""
     port = free_port()
     log_path = folder / f"gunicorn-{port}.log"
-    environment = {
-        **os.environ,
-        "DATABASE_URL": _migrated_sqlite(folder),
-        "SECRET_KEY": "live-hardening-secret-0123456789abcdef",
-        "DEBUG": "false",
+    settings = {
         "COOKIE_SECURE": "false",
-        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
-        "BIND": f"127.0.0.1:{port}",
-        "WEB_CONCURRENCY": "3",
         "GUNICORN_THREADS": "2",
         "LOG_LEVEL": "INFO",
         "TRUSTED_PROXIES": "0",
         "UPLOAD_FOLDER": str(folder / "uploads"),
         **env,
     }
-    with open(log_path, "wb") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
-            cwd=ROOT,
-            env=environment,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(base, server, log_path)
+    workers = int(settings.pop("WEB_CONCURRENCY", "3"))
+    with running_gunicorn(
+        _migrated_sqlite(folder), settings, port=port, workers=workers, log_path=log_path
+    ) as base:
         yield base, log_path
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
 
 
 def _redis() -> redis.Redis:

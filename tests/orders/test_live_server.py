@@ -5,8 +5,6 @@ Each round releases all buyers at once (a barrier) so that their requests really
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from functools import partial
 
@@ -17,22 +15,11 @@ from slippers.cart.models import Cart
 from slippers.catalog.models import Slipper
 from slippers.extensions import db
 from slippers.orders.models import Order, OrderItem, OrderStatusChange
+from tests.live_server import all_at_once
 
 pytestmark = [pytest.mark.postgres, pytest.mark.live_server_only, pytest.mark.slow]
 
 ROUNDS = 5
-
-
-def all_at_once(calls):
-    """Run the callables in parallel threads, started together; return their responses."""
-    barrier = threading.Barrier(len(calls))
-
-    def run(call):
-        barrier.wait(timeout=30)
-        return call()
-
-    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        return list(pool.map(run, calls))
 
 
 def new_slippers(live_app, *stocks: int) -> list[int]:
