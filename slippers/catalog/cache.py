@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
+import threading
 import time
 import uuid
 import weakref
@@ -30,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Response, current_app, g, request
+from flask_caching.backends import SimpleCache
 
 from slippers.extensions import cache
 
@@ -131,7 +133,9 @@ def stock_changed(slipper_ids: Iterable[int], sold_out_or_back: bool) -> None:
         log.error("cache unavailable; catalog version bump deferred")
         return
     try:
-        cache.set_many({_stamp_key(i): uuid.uuid4().hex for i in ids}, timeout=VERSION_TIMEOUT_SEC)
+        _stamp_store().set_many(
+            {_stamp_key(i): uuid.uuid4().hex for i in ids}, timeout=VERSION_TIMEOUT_SEC
+        )
     except Exception:
         outage.trip()
         outage.bump_pending = True
@@ -151,17 +155,62 @@ def _stamp_key(slipper_id: int) -> str:
     return f"catalog:stock:{slipper_id}"
 
 
+class _LocalStamps:
+    """Stamps of an in-process cache, kept beside it: in the SimpleCache itself thousands of
+    stamps would count against its 500-entry threshold and push the bodies out. Losing
+    them all (past MAX_ITEMS) is safe: a missing stamp only makes the next read rebuild."""
+
+    MAX_ITEMS = 200_000
+
+    def __init__(self) -> None:
+        self._stamps: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def get_many(self, *keys: str) -> list[str | None]:
+        return [self._stamps.get(key) for key in keys]
+
+    def add(self, key: str, value: str, timeout: int | None = None) -> None:
+        with self._lock:
+            self._make_room(1)
+            self._stamps.setdefault(key, value)
+
+    def set_many(self, mapping: Mapping[str, str], timeout: int | None = None) -> None:
+        with self._lock:
+            self._make_room(len(mapping))
+            self._stamps.update(mapping)
+
+    def _make_room(self, count: int) -> None:
+        if len(self._stamps) + count > self.MAX_ITEMS:
+            self._stamps.clear()
+
+
+_local_stamps: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _stamp_store():
+    """Where this app's stock stamps live: the shared cache (Redis), or beside an
+    in-process cache."""
+    backend = cache.cache
+    if not isinstance(backend, SimpleCache):
+        return cache
+    store = _local_stamps.get(backend)
+    if store is None:
+        store = _local_stamps[backend] = _LocalStamps()
+    return store
+
+
 def _stamps(slipper_ids: list[int]) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
     """The current stamp of each slipper (a missing one is created), or None if unknown."""
     keys = tuple(_stamp_key(i) for i in slipper_ids)
     if not keys:
         return (), ()
-    values = cache.get_many(*keys)
+    store = _stamp_store()
+    values = store.get_many(*keys)
     missing = [key for key, value in zip(keys, values, strict=True) if value is None]
     if missing:
         for key in missing:
-            cache.add(key, uuid.uuid4().hex, timeout=VERSION_TIMEOUT_SEC)
-        values = cache.get_many(*keys)
+            store.add(key, uuid.uuid4().hex, timeout=VERSION_TIMEOUT_SEC)
+        values = store.get_many(*keys)
     if any(value is None for value in values):  # evicted at once: do not trust a None
         return None
     return keys, tuple(values)
@@ -172,7 +221,7 @@ def _is_current(entry: tuple) -> bool:
     if len(entry) == 2:
         return True
     keys, stamps = entry[2], entry[3]
-    return not keys or tuple(cache.get_many(*keys)) == stamps
+    return not keys or tuple(_stamp_store().get_many(*keys)) == stamps
 
 
 def cache_key(version: str, name: str, args: Mapping[str, Any]) -> str:

@@ -11,7 +11,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from slippers.catalog.cache import _outages, catalog_version, invalidate_catalog
-from slippers.catalog.models import SlipperImage
+from slippers.catalog.models import Slipper, SlipperImage
 from slippers.db_types import utcnow
 from slippers.extensions import cache, db
 from tests.catalog.conftest import count_statements, image_bytes, multipart
@@ -276,3 +276,20 @@ def test_a_full_cache_evicts_entries_before_the_version(client, slipper):
     with count_statements() as statements:
         client.get(f"/slippers/{slipper.id}")
     assert statements == []
+
+
+def test_stock_stamps_of_a_big_catalog_do_not_push_cached_pages_out(client, category):
+    """600 slippers browsed 100 at a time: 600 stock stamps, more than the in-process
+    cache's 500 entries; the first page must still be a hit."""
+    db.session.add_all(
+        Slipper(name=f"Bulk {n:03d}", size="42", price=Decimal("10.00"), quantity=3)
+        for n in range(600)
+    )
+    db.session.commit()
+    pages = [f"/slippers/?sort=name&page_size=100&page={page}" for page in range(1, 7)]
+    for path in pages:
+        assert len(client.get(path).get_json()["items"]) == 100
+    with count_statements() as statements:
+        first = client.get(pages[0]).get_json()
+    assert statements == []
+    assert first["items"][0]["name"] == "Bulk 000"
