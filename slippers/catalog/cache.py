@@ -6,15 +6,9 @@ replaces the version token: every worker's next read misses and rebuilds. With R
 token is shared by all workers and hosts; the in-process cache is per process.
 
 Cached values are finished JSON bodies plus their ETag: a hit reads the cache twice
-(version, body) and touches neither the database nor a serializer.
-
-Live stock is the exception to "any change bumps the version": orders change it several
-times a second, and dropping every cached page for each would leave the cache empty under
-load. So a body that shows stock also holds a stamp per slipper it shows
-(`catalog:stock:<id>`), and a hit is good only while those stamps are unchanged (one more
-read of the cache). An order commits, then `stock_changed()` renews the stamps of its
-slippers; only a slipper selling out or coming back (which moves it in or out of
-`in_stock` lists and their totals) bumps the whole version.
+(version, body) and touches neither the database nor a serializer. Stock is the one thing
+that changes without a version bump: orders move it several times a second, so bodies that
+show it carry per-slipper stamps instead (stock_stamps.py), checked with one more read.
 """
 
 from __future__ import annotations
@@ -22,206 +16,68 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
-import threading
-import time
 import uuid
-import weakref
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import Response, current_app, g, request
-from flask_caching.backends import SimpleCache
 
+from slippers.catalog.cache_health import VERSION_TIMEOUT_SEC, guarded, outage
+from slippers.catalog.stock_stamps import LiveStock, in_stock_version, read_stamps, stamps_current
 from slippers.extensions import cache
 
 VERSION_KEY = "catalog:version"
-# Finite and far longer than any entry: an in-process SimpleCache evicts the soonest-expiring
-# keys first when full (and "never expires" sorts as soonest), and losing the version key
-# would orphan every entry at once. If it does expire, a new token simply starts afresh.
-VERSION_TIMEOUT_SEC = 30 * 24 * 3600
-OUTAGE_BACKOFF_SEC = 5.0
 log = logging.getLogger("slippers.catalog.cache")
-
-
-class _Outage:
-    """What one cache backend (one app's Redis client) is known to be going through.
-
-    A Redis that is down can take seconds per command to fail (connect retries with
-    backoff), so after a failure the catalog skips that cache for OUTAGE_BACKOFF_SEC
-    instead of paying for it on every request. A version bump that could not be written
-    is retried first thing once the cache answers again.
-    """
-
-    __slots__ = ("bump_pending", "down_until")
-
-    def __init__(self) -> None:
-        self.down_until = 0.0
-        self.bump_pending = False
-
-    def is_down(self) -> bool:
-        return time.monotonic() < self.down_until
-
-    def trip(self) -> None:
-        self.down_until = time.monotonic() + OUTAGE_BACKOFF_SEC
-
-
-_outages: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def _outage() -> _Outage:
-    """The state of this app's cache backend (other apps in the process have their own)."""
-    backend = cache.cache
-    state = _outages.get(backend)
-    if state is None:
-        state = _outages[backend] = _Outage()
-    return state
-
-
-def forget_outages() -> None:
-    """Treat every cache as healthy again (tests that simulate outages call this)."""
-    _outages.clear()
 
 
 def catalog_version() -> str | None:
     """The current token (created on first use), or None when the cache is unreachable."""
-    outage = _outage()
-    if outage.is_down():
+    state = outage()
+    if state.is_down():
         return None
     try:
-        if outage.bump_pending:
+        if state.bump_pending:
             cache.set(VERSION_KEY, uuid.uuid4().hex, timeout=VERSION_TIMEOUT_SEC)
-            outage.bump_pending = False
+            state.bump_pending = False
         version = cache.get(VERSION_KEY)
         if version is None:
             cache.add(VERSION_KEY, uuid.uuid4().hex, timeout=VERSION_TIMEOUT_SEC)
             version = cache.get(VERSION_KEY)
         return version
     except Exception:
-        outage.trip()
+        state.trip()
         log.warning("cache unavailable; serving uncached", exc_info=True)
         return None
 
 
 def invalidate_catalog() -> None:
     """Call after committing any change the catalog shows (price, stock, names, images)."""
-    outage = _outage()
-    outage.bump_pending = True
-    if outage.is_down():
+    state = outage()
+    state.bump_pending = True
+    if state.is_down():
         log.error("cache unavailable; catalog version bump deferred")
         return
     try:
         cache.set(VERSION_KEY, uuid.uuid4().hex, timeout=VERSION_TIMEOUT_SEC)
-        outage.bump_pending = False
+        state.bump_pending = False
     except Exception:
-        outage.trip()
+        state.trip()
         log.error("cache unavailable; catalog version bump deferred", exc_info=True)
 
 
-def stock_changed(slipper_ids: Iterable[int], sold_out_or_back: bool) -> None:
-    """Call after committing stock moves: renews the slippers' stamps, so every cached body
-    that shows one of them is rebuilt; a slipper crossing zero needs a whole new version."""
-    ids = sorted(set(slipper_ids))
-    if sold_out_or_back:
-        invalidate_catalog()
-        return
-    if not ids:
-        return
-    outage = _outage()
-    if outage.is_down():  # stamps cannot be renewed: the version bump clears everything
-        outage.bump_pending = True
-        log.error("cache unavailable; catalog version bump deferred")
-        return
-    try:
-        _stamp_store().set_many(
-            {_stamp_key(i): uuid.uuid4().hex for i in ids}, timeout=VERSION_TIMEOUT_SEC
-        )
-    except Exception:
-        outage.trip()
-        outage.bump_pending = True
-        log.error("cache unavailable; catalog version bump deferred", exc_info=True)
+def _namespace(by_stock_filter: bool) -> str | None:
+    """The catalog version, plus the `in_stock` lists' token for entries whose content
+    depends on which slippers are in stock; None when the cache cannot be used."""
+    version = catalog_version()
+    if version and by_stock_filter:
+        token = guarded(in_stock_version)
+        return f"{version}.{token}" if token else None
+    return version
 
 
-@dataclass(frozen=True)
-class LiveStock:
-    """How a cached body shows live stock: the slipper dicts in it, and a function that
-    re-reads their stock fields from the database into them."""
-
-    items: Callable[[Any], list[dict]]
-    refresh: Callable[[list[dict]], None]
-
-
-def _stamp_key(slipper_id: int) -> str:
-    return f"catalog:stock:{slipper_id}"
-
-
-class _LocalStamps:
-    """Stamps of an in-process cache, kept beside it: in the SimpleCache itself thousands of
-    stamps would count against its 500-entry threshold and push the bodies out. Losing
-    them all (past MAX_ITEMS) is safe: a missing stamp only makes the next read rebuild."""
-
-    MAX_ITEMS = 200_000
-
-    def __init__(self) -> None:
-        self._stamps: dict[str, str] = {}
-        self._lock = threading.Lock()
-
-    def get_many(self, *keys: str) -> list[str | None]:
-        return [self._stamps.get(key) for key in keys]
-
-    def add(self, key: str, value: str, timeout: int | None = None) -> None:
-        with self._lock:
-            self._make_room(1)
-            self._stamps.setdefault(key, value)
-
-    def set_many(self, mapping: Mapping[str, str], timeout: int | None = None) -> None:
-        with self._lock:
-            self._make_room(len(mapping))
-            self._stamps.update(mapping)
-
-    def _make_room(self, count: int) -> None:
-        if len(self._stamps) + count > self.MAX_ITEMS:
-            self._stamps.clear()
-
-
-_local_stamps: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def _stamp_store():
-    """Where this app's stock stamps live: the shared cache (Redis), or beside an
-    in-process cache."""
-    backend = cache.cache
-    if not isinstance(backend, SimpleCache):
-        return cache
-    store = _local_stamps.get(backend)
-    if store is None:
-        store = _local_stamps[backend] = _LocalStamps()
-    return store
-
-
-def _stamps(slipper_ids: list[int]) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
-    """The current stamp of each slipper (a missing one is created), or None if unknown."""
-    keys = tuple(_stamp_key(i) for i in slipper_ids)
-    if not keys:
-        return (), ()
-    store = _stamp_store()
-    values = store.get_many(*keys)
-    missing = [key for key, value in zip(keys, values, strict=True) if value is None]
-    if missing:
-        for key in missing:
-            store.add(key, uuid.uuid4().hex, timeout=VERSION_TIMEOUT_SEC)
-        values = store.get_many(*keys)
-    if any(value is None for value in values):  # evicted at once: do not trust a None
-        return None
-    return keys, tuple(values)
-
-
-def _is_current(entry: tuple) -> bool:
-    """A cached (body, etag[, stamp keys, stamps]) entry still shows today's stock."""
-    if len(entry) == 2:
-        return True
-    keys, stamps = entry[2], entry[3]
-    return not keys or tuple(_stamp_store().get_many(*keys)) == stamps
+def _entry_key(name: str, args: Mapping[str, Any]) -> str | None:
+    version = _namespace(args.get("in_stock") is not None)
+    return cache_key(version, name, args) if version else None
 
 
 def cache_key(version: str, name: str, args: Mapping[str, Any]) -> str:
@@ -252,8 +108,7 @@ def cached_json(
     (`live_stock.refresh`), so a body can only be stored beside stamps at least as old as
     its stock.
     """
-    version = catalog_version()
-    key = cache_key(version, name, args) if version else None
+    key = _entry_key(name, args)
     entry = _cache_get(key) if key else None
     raw_key = g.pop("catalog_raw_key", None)
     if entry is None:
@@ -276,27 +131,17 @@ def _build_entry(
     stamped: tuple | None = ()
     if live_stock is not None:
         items = live_stock.items(data)
-        stamped = _guarded(lambda: _stamps([item["id"] for item in items])) if cacheable else None
+        ids = [item["id"] for item in items]
+        stamped = guarded(lambda: read_stamps(ids)) if cacheable else None
         live_stock.refresh(items)
     body = current_app.json.dumps(data).encode()
     etag = hashlib.blake2b(body, digest_size=12).hexdigest()
     return (body, etag, *(stamped or ())), stamped is not None
 
 
-def _guarded(read: Callable[[], Any]) -> Any:
-    """`read()` from the cache, or None (and the backend marked down) when it fails."""
-    try:
-        return read()
-    except Exception:
-        _outage().trip()
-        log.warning("cache read failed; serving uncached", exc_info=True)
-        return None
-
-
 def cached_value(name: str, args: Mapping[str, Any], compute: Callable[[], Any]) -> Any:
     """A small value (e.g. a count) under the same versioned keys as the response bodies."""
-    version = catalog_version()
-    key = cache_key(version, name, args) if version else None
+    key = _entry_key(name, args)
     value = _cache_get(key) if key else None
     if value is None:
         value = compute()
@@ -316,7 +161,8 @@ def answer_from_raw_query(name: str):
     def decorator(view):
         @functools.wraps(view)
         def wrapper(*args, **kwargs):
-            version = catalog_version()
+            # A query string naming in_stock may filter by it: keyed by the token too.
+            version = _namespace(b"in_stock" in request.query_string)
             if version:
                 digest = hashlib.blake2b(request.query_string, digest_size=16).hexdigest()
                 raw_key = f"catalog:{version}:{name}:raw:{digest}"
@@ -344,8 +190,9 @@ def json_response(body: bytes, etag: str) -> Response:
 
 def _cache_get(key: str):
     """The entry under `key`, or None when absent, unreadable or showing stale stock."""
-    entry = _guarded(lambda: cache.get(key))
-    if isinstance(entry, tuple) and not _guarded(lambda: _is_current(entry)):
+    entry = guarded(lambda: cache.get(key))
+    stamped = isinstance(entry, tuple) and len(entry) == 4  # (body, etag, stamp keys, stamps)
+    if stamped and not guarded(lambda: stamps_current(entry[2], entry[3])):
         return None
     return entry
 
@@ -354,5 +201,5 @@ def _cache_set(key: str, entry: Any) -> None:
     try:
         cache.set(key, entry)
     except Exception:
-        _outage().trip()
+        outage().trip()
         log.warning("cache write failed", exc_info=True)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from flask import Response
 
 from slippers.catalog import listing
-from slippers.catalog.cache import LiveStock, cached_json
+from slippers.catalog.cache import cached_json
 from slippers.catalog.category_service import list_categories
 from slippers.catalog.image_service import list_images
 from slippers.catalog.schemas import CategorySchema, Money, SlipperImageSchema
+from slippers.catalog.stock_stamps import LiveStock
 
 _categories = CategorySchema(many=True)
 _images = SlipperImageSchema(many=True)

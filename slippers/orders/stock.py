@@ -12,8 +12,8 @@ from collections.abc import Iterable
 from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
-from slippers.catalog.cache import stock_changed
 from slippers.catalog.models import Slipper
+from slippers.catalog.stock_stamps import stock_changed
 from slippers.errors import Conflict
 from slippers.extensions import db
 

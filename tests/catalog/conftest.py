@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
-from slippers.catalog.cache import forget_outages
+from slippers.catalog.cache_health import forget_outages
 from slippers.catalog.models import Category, Slipper
 from slippers.extensions import db
 

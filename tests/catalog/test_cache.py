@@ -10,7 +10,8 @@ from cachelib import RedisCache
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from slippers.catalog.cache import _outages, catalog_version, invalidate_catalog
+from slippers.catalog.cache import catalog_version, invalidate_catalog
+from slippers.catalog.cache_health import outages
 from slippers.catalog.models import Slipper, SlipperImage
 from slippers.db_types import utcnow
 from slippers.extensions import cache, db
@@ -234,7 +235,7 @@ def test_a_bump_missed_during_an_outage_happens_when_the_cache_is_back(
         assert client.get(f"/slippers/{slipper.id}").get_json()["quantity"] == 3  # uncached
     # Redis is back with the old entries; once the back-off window has passed, the missed
     # bump is made before anything is read.
-    monkeypatch.setattr(_outages[backend], "down_until", 0.0)
+    monkeypatch.setattr(outages[backend], "down_until", 0.0)
     assert client.get(f"/slippers/{slipper.id}").get_json()["quantity"] == 3
 
 

@@ -52,15 +52,22 @@ def test_an_order_refreshes_what_shows_its_slippers_and_keeps_the_rest_cached(
 
 
 def test_selling_out_and_coming_back_move_a_slipper_between_stock_filters(
-    client, user_headers, make_slipper
+    client, user_headers, make_slipper, count_statements
 ):
     last = make_slipper("Last pairs", quantity=2)
     plenty = make_slipper("Plenty", quantity=50)
     in_stock, sold_out = "/slippers/?in_stock=true", "/slippers/?in_stock=false"
+    unfiltered = "/slippers/?q=plenty"
     assert set(_quantities(client, in_stock)) == {last.id, plenty.id}
     assert _quantities(client, sold_out) == {}
+    assert _quantities(client, unfiltered) == {plenty.id: 50}
+    version = catalog_version()
 
     order = place(client, user_headers, (last.id, 2)).get_json()
+    assert catalog_version() == version  # only the in_stock lists' token changed
+    with count_statements() as statements:  # a list without the filter is untouched
+        assert _quantities(client, unfiltered) == {plenty.id: 50}
+    assert statements == []
     listed = client.get(in_stock).get_json()
     assert [item["id"] for item in listed["items"]] == [plenty.id] and listed["total"] == 1
     assert _quantities(client, sold_out) == {last.id: 0}
