@@ -23,7 +23,13 @@ from typing import Any
 from flask import Response, current_app, g, request
 
 from slippers.catalog.cache_health import VERSION_TIMEOUT_SEC, guarded, outage
-from slippers.catalog.stock_stamps import LiveStock, in_stock_version, read_stamps, stamps_current
+from slippers.catalog.stock_stamps import (
+    LiveStock,
+    in_stock_version,
+    read_stamps,
+    stamps_current,
+    stock_epoch,
+)
 from slippers.extensions import cache
 
 VERSION_KEY = "catalog:version"
@@ -127,13 +133,16 @@ def _build_entry(
 ) -> tuple[tuple, bool]:
     """(body, etag) or, with live stock, (body, etag, stamp keys, stamps); and whether it
     may be stored (not when the stamps could not be read)."""
+    epoch = guarded(stock_epoch) if live_stock is not None and cacheable else None
     data = build()
     stamped: tuple | None = ()
     if live_stock is not None:
         items = live_stock.items(data)
         ids = [item["id"] for item in items]
-        stamped = guarded(lambda: read_stamps(ids)) if cacheable else None
-        live_stock.refresh(items)
+        stamps = guarded(lambda: read_stamps(ids)) if epoch is not None else None
+        stamped = (stamps.keys, stamps.values) if stamps is not None else None
+        if stamps is not None and stamps.epoch != epoch:  # stock moved during the build
+            live_stock.refresh(items)
     body = current_app.json.dumps(data).encode()
     etag = hashlib.blake2b(body, digest_size=12).hexdigest()
     return (body, etag, *(stamped or ())), stamped is not None

@@ -168,8 +168,9 @@ def slipper_detail(slipper_id: int) -> dict:
 def refresh_stock(items: list[dict]) -> None:
     """Re-read `quantity`, `in_stock` and `updated_at` of these (JSON-ready) slipper dicts.
 
-    The cache reads the slippers' stock stamps, then calls this: the stock a cached body
-    shows is never older than the stamps stored beside it. One statement, page size ids.
+    The cache calls this when a stock move may have landed while the body was built
+    (stock_stamps.py), so that the stock a cached body shows is never older than the stamps
+    stored beside it. One statement for all the ids.
     """
     if not items:
         return

@@ -7,6 +7,11 @@ rebuilt. A slipper selling out or coming back also changes which slippers the `i
 lists hold and their totals: those lists (and their counts) are keyed by one more token,
 `catalog:in-stock-version`, which such a move replaces. Lists without the filter keep
 their entries: their membership and totals do not depend on stock.
+
+Every stock move also renews one more stamp, the stock epoch. A body is built from the
+database before its stamps are read; when the epoch read before the build differs from
+the one read with the stamps, a move may have landed in between, and the body's stock is
+read again before it is stored beside those stamps (`LiveStock.refresh`).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from slippers.catalog.cache_health import VERSION_TIMEOUT_SEC, outage
 from slippers.extensions import cache
 
 IN_STOCK_VERSION_KEY = "catalog:in-stock-version"
+EPOCH_KEY = "catalog:stock-epoch"
 log = logging.getLogger("slippers.catalog.cache")
 
 
@@ -41,6 +47,8 @@ def stock_changed(slipper_ids: Iterable[int], sold_out_or_back: bool) -> None:
     """Call after committing stock moves: renews the slippers' stamps, and the `in_stock`
     lists' token when one of them sold out or came back."""
     stamps = {_stamp_key(i): uuid.uuid4().hex for i in set(slipper_ids)}
+    if stamps:
+        stamps[EPOCH_KEY] = uuid.uuid4().hex
     if sold_out_or_back:
         stamps[IN_STOCK_VERSION_KEY] = uuid.uuid4().hex
     if not stamps:
@@ -71,21 +79,36 @@ def in_stock_version() -> str:
     return token
 
 
-def read_stamps(slipper_ids: list[int]) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
-    """The current stamp of each slipper (a missing one is created), or None if unknown."""
+def stock_epoch() -> str | None:
+    """Read before building a body that shows stock (created on first use)."""
+    return _current_stamps(_stamp_store(), (EPOCH_KEY,))[0]
+
+
+@dataclass(frozen=True)
+class Stamps:
+    keys: tuple[str, ...]
+    values: tuple[str, ...]
+    epoch: str | None
+
+
+def read_stamps(slipper_ids: list[int]) -> Stamps | None:
+    """The current stamp of each slipper (a missing one is created) and the stock epoch,
+    or None if they cannot be trusted."""
     keys = tuple(_stamp_key(i) for i in slipper_ids)
-    if not keys:
-        return (), ()
-    store = _stamp_store()
+    values = _current_stamps(_stamp_store(), (*keys, EPOCH_KEY))
+    if any(value is None for value in values):  # evicted at once: do not trust a None
+        return None
+    return Stamps(keys, tuple(values[:-1]), values[-1])
+
+
+def _current_stamps(store, keys: tuple[str, ...]) -> list[str | None]:
     values = store.get_many(*keys)
     missing = [key for key, value in zip(keys, values, strict=True) if value is None]
     if missing:
         for key in missing:
             store.add(key, uuid.uuid4().hex, timeout=VERSION_TIMEOUT_SEC)
         values = store.get_many(*keys)
-    if any(value is None for value in values):  # evicted at once: do not trust a None
-        return None
-    return keys, tuple(values)
+    return list(values)
 
 
 def stamps_current(keys: tuple[str, ...], stamps: tuple[str, ...]) -> bool:
