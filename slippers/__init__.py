@@ -146,7 +146,7 @@ def register_extensions(app: Flask) -> None:
     from slippers.database import include_object, init_database, render_item
     from slippers.extensions import api, cache, db, migrate
     from slippers.openapi import CommonResponseHeaders, register_components
-    from slippers.ratelimit import init_rate_limits
+    from slippers.ratelimit import METRICS_PATH, WEBHOOK_PATH, init_rate_limits
 
     init_database(app)
     app.extensions.setdefault("password_reset_notifier", log_reset_code)
@@ -159,7 +159,8 @@ def register_extensions(app: Flask) -> None:
         include_object=include_object,
         render_item=render_item,
     )
-    api.init_app(app, spec_kwargs={"extra_plugins": [CommonResponseHeaders()]})
+    never_limited = (WEBHOOK_PATH, METRICS_PATH)
+    api.init_app(app, spec_kwargs={"extra_plugins": [CommonResponseHeaders(never_limited)]})
     register_components(api.spec)
     init_jwt(app)
     init_rate_limits(app)

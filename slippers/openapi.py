@@ -40,18 +40,35 @@ class ShopApi(Api):
     ERROR_SCHEMA = ErrorSchema
 
 
+RATE_LIMITED = "RATE_LIMITED"
+RATE_LIMIT_HEADERS = {
+    "Retry-After": "Seconds until the budget has room again.",
+    "X-RateLimit-Limit": "The budget of the window.",
+    "X-RateLimit-Remaining": "What is left of it: 0.",
+    "X-RateLimit-Reset": "When the window resets (Unix seconds).",
+}
+
+
 class CommonResponseHeaders(BasePlugin):
-    """Adds the common headers to every response the spec describes: the inline ones of
-    each operation and the shared response components (errors) alike."""
+    """Adds the common headers to every response the spec describes (the inline ones of each
+    operation and the shared response components alike), and the rate limit's 429 to every
+    operation that draws from the per-IP budget (all but `never_limited` paths)."""
+
+    def __init__(self, never_limited: tuple[str, ...] = ()) -> None:
+        self.never_limited = never_limited
 
     def response_helper(self, response: dict, **kwargs: Any) -> dict:
         return {"headers": _with_common_headers((response or {}).get("headers"))}
 
     def operation_helper(self, path=None, operations=None, **kwargs: Any) -> None:
+        limited = (path or "").rstrip("/") not in self.never_limited
         for operation in (operations or {}).values():
-            for response in operation.get("responses", {}).values():
+            responses = operation.setdefault("responses", {})
+            for response in responses.values():
                 if isinstance(response, dict):  # a named component got them already
                     response["headers"] = _with_common_headers(response.get("headers"))
+            if limited and 429 not in responses and "429" not in responses:
+                responses["429"] = RATE_LIMITED
 
 
 def _with_common_headers(headers: dict | None) -> dict:
@@ -59,11 +76,24 @@ def _with_common_headers(headers: dict | None) -> dict:
 
 
 def register_components(spec) -> None:
-    """Header components and the cookie/Bearer security schemes ("Authorize" in /docs)."""
+    """Header and response components, and the cookie/Bearer security schemes ("Authorize"
+    in /docs)."""
     for component, (_, description) in COMMON_HEADERS.items():
         spec.components.header(
             component, {"description": description, "required": True, "schema": {"type": "string"}}
         )
+    spec.components.response(
+        RATE_LIMITED,
+        {
+            "description": "Over the per-IP request budget (RATE_LIMIT_REQUESTS per "
+            "RATE_LIMIT_WINDOW_SEC, shared by every worker and host with Redis)",
+            "content": {"application/json": {"schema": ErrorSchema}},
+            "headers": {
+                name: {"description": text, "required": True, "schema": {"type": "integer"}}
+                for name, text in RATE_LIMIT_HEADERS.items()
+            },
+        },
+    )
     spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
     )

@@ -67,6 +67,19 @@ def test_every_answer_declares_the_request_id_and_timing_headers(spec):
         assert spec["components"]["headers"][name]["required"] is True
 
 
+def test_every_operation_but_the_webhook_documents_the_rate_limit(spec):
+    missing = [
+        label
+        for label, _, op in operations(spec)
+        if "429" not in op["responses"] and label != "POST /payments/octo/notify"
+    ]
+    assert missing == []
+    webhook = spec["paths"]["/payments/octo/notify"]["post"]["responses"]
+    assert "429" not in webhook  # never limited
+    limited = spec["components"]["responses"]["RATE_LIMITED"]
+    assert {"Retry-After", "X-RateLimit-Limit", "X-Request-ID"} <= set(limited["headers"])
+
+
 def test_the_error_schema_requires_code_status_and_message(spec):
     error = spec["components"]["schemas"]["Error"]
     assert set(error["required"]) == {"code", "status", "message"}

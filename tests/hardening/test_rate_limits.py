@@ -26,6 +26,9 @@ def test_budget_is_shared_by_every_path_then_429(limited_app):
     _assert_refused(refused, 3, 600)
     assert int(refused.headers["X-RateLimit-Reset"]) > 0
     _assert_refused(client.post("/auth/login", json={}), 3, 600)
+    # every header the OpenAPI document promises on a 429 (spec routes are not limited)
+    documented = client.get("/openapi.json").get_json()["components"]["responses"]
+    assert set(documented["RATE_LIMITED"]["headers"]) <= set(refused.headers.keys())
 
 
 def test_headers_on_every_answer_when_asked(make_app):
