@@ -5,10 +5,12 @@ Each round releases all buyers at once (a barrier) so that their requests really
 
 from __future__ import annotations
 
+import os
 from decimal import Decimal
 from functools import partial
 
 import pytest
+import requests
 from sqlalchemy import func, select
 
 from slippers.cart.models import Cart
@@ -20,6 +22,7 @@ from tests.live_server import all_at_once
 pytestmark = [pytest.mark.postgres, pytest.mark.live_server_only, pytest.mark.slow]
 
 ROUNDS = 5
+CLOSE = {"Connection": "close"}  # a new connection per read: any worker may answer
 
 
 def new_slippers(live_app, *stocks: int) -> list[int]:
@@ -153,3 +156,34 @@ def test_concurrent_cart_adds_make_one_cart_and_one_bounded_line(
                 select(func.count()).select_from(Cart).where(Cart.user_id == user_id)
             ).scalar_one()
         assert carts == 1
+
+
+def test_an_order_on_one_worker_is_seen_by_every_worker(live_app, live_server, live_buyers):
+    """The catalog cache is shared through Redis: stock stamps renewed by the worker that
+    took the order make every worker's cached detail and list answer fresh."""
+    if not os.environ.get("REDIS_URL"):
+        pytest.skip("freshness across workers needs the shared cache: set REDIS_URL (CI does)")
+    (slipper_id,) = new_slippers(live_app, 10)
+    paths = [f"/slippers/{slipper_id}", "/slippers/?q=live&sort=-created_at&page_size=100"]
+
+    def quantities() -> list[int]:
+        reads = all_at_once(
+            [
+                partial(requests.get, f"{live_server}{path}", headers=CLOSE, timeout=30)
+                for path in paths
+                for _ in range(8)
+            ]
+        )
+        assert_no_server_errors(reads)
+        found = []
+        for read in reads:
+            body = read.json()
+            items = body.get("items", [body])
+            found += [item["quantity"] for item in items if item["id"] == slipper_id]
+        return found
+
+    assert quantities() == [10] * 16  # now cached, in Redis, for every worker
+    for round_ in range(3):
+        placed = buy(live_buyers[round_], live_server, [(slipper_id, 2)])()
+        assert placed.status_code == 201, placed.text
+        assert quantities() == [10 - 2 * (round_ + 1)] * 16
