@@ -17,6 +17,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -93,6 +94,8 @@ def running_gunicorn(
         "RATE_LIMIT_ENABLED": "false",
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
         "LOG_LEVEL": "WARNING",
+        # Its database is new, so its cache must be too: ids restart at 1 on every run.
+        "CACHE_KEY_PREFIX": f"slippers-live-{uuid.uuid4().hex[:8]}:",
         **env,
     }
     command = [sys.executable, "-m", "gunicorn", "--workers", str(workers)]

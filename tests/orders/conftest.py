@@ -56,8 +56,6 @@ def live_server(live_app, live_database_url, tmp_root):
     env = {
         "ACCESS_TOKEN_EXPIRE_MINUTES": "240",  # buyers log in once per test session
         "UPLOAD_FOLDER": str(tmp_root / "live-uploads"),
-        # A database of its own each run, so a cache of its own: ids restart at 1
-        "CACHE_KEY_PREFIX": f"slippers-live-{uuid.uuid4().hex[:8]}:",
     }
     with running_gunicorn(
         live_database_url,
