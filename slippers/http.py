@@ -14,6 +14,7 @@ import time
 import uuid
 
 from flask import Flask, current_app, g, has_request_context, request
+from flask.sessions import SessionInterface
 from flask.wrappers import Response
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -260,7 +261,19 @@ def init_compression(app: Flask) -> None:
     app.after_request(compress_response)
 
 
+class NoSessions(SessionInterface):
+    """The API keeps no Flask session (logins are JWTs in cookies or headers): skip the
+    signed-cookie session's serializer, built on every request otherwise."""
+
+    def open_session(self, app, request):
+        return self.make_null_session(app)
+
+    def save_session(self, app, session, response) -> None:
+        return None
+
+
 def init_http(app: Flask) -> None:
     """Register the cheap per-request hooks (no middleware layers)."""
+    app.session_interface = NoSessions()
     app.before_request(_start_request)
     app.after_request(_finish_response)
