@@ -45,6 +45,7 @@ def catalog_version() -> str | None:
         if state.bump_pending:
             cache.set(VERSION_KEY, uuid.uuid4().hex, timeout=VERSION_TIMEOUT_SEC)
             state.bump_pending = False
+        # get/add rather than current_tokens' get_many: the hot path's one read stays a GET
         version = cache.get(VERSION_KEY)
         if version is None:
             cache.add(VERSION_KEY, uuid.uuid4().hex, timeout=VERSION_TIMEOUT_SEC)
@@ -110,9 +111,9 @@ def cached_json(
     The caller must put into `args` everything the output depends on. Reading the version
     before `build()` matters: a write commits, then bumps, so a body built from older data
     can only ever be stored under an older version, which nobody reads any more. Stock
-    works the same way one level down: the stamps are read before the stock is re-read
-    (`live_stock.refresh`), so a body can only be stored beside stamps at least as old as
-    its stock.
+    works the same way one level down: the stock epoch is read before `build()`, and when a
+    stock move renewed it meanwhile, the body's stock is read again (`live_stock.refresh`)
+    after its stamps, so a body is never stored beside stamps newer than its stock.
     """
     key = _entry_key(name, args)
     entry = _cache_get(key) if key else None

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -67,3 +68,15 @@ def guarded(read: Callable[[], Any]) -> Any:
         outage().trip()
         log.warning("cache read failed; serving uncached", exc_info=True)
         return None
+
+
+def current_tokens(store, keys: tuple[str, ...]) -> list[str | None]:
+    """The tokens under `keys` in `store` (a cache or the local stamp store), creating the
+    missing ones; a None left means one was evicted at once. Raises if the cache fails."""
+    values = store.get_many(*keys)
+    missing = [key for key, value in zip(keys, values, strict=True) if value is None]
+    if missing:
+        for key in missing:
+            store.add(key, uuid.uuid4().hex, timeout=VERSION_TIMEOUT_SEC)
+        values = store.get_many(*keys)
+    return list(values)

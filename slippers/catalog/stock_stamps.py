@@ -26,7 +26,7 @@ from typing import Any
 
 from flask_caching.backends import SimpleCache
 
-from slippers.catalog.cache_health import VERSION_TIMEOUT_SEC, outage
+from slippers.catalog.cache_health import VERSION_TIMEOUT_SEC, current_tokens, outage
 from slippers.extensions import cache
 
 IN_STOCK_VERSION_KEY = "catalog:in-stock-version"
@@ -49,9 +49,7 @@ def stock_changed(slipper_ids: Iterable[int], sold_out_or_back: bool) -> None:
     stamps = {_stamp_key(i): uuid.uuid4().hex for i in set(slipper_ids)}
     if stamps:
         stamps[EPOCH_KEY] = uuid.uuid4().hex
-    if sold_out_or_back:
-        stamps[IN_STOCK_VERSION_KEY] = uuid.uuid4().hex
-    if not stamps:
+    if not stamps and not sold_out_or_back:
         return
     state = outage()
     if state.is_down():  # cannot renew them: the version bump, when back, clears everything
@@ -59,29 +57,24 @@ def stock_changed(slipper_ids: Iterable[int], sold_out_or_back: bool) -> None:
         log.error("cache unavailable; catalog version bump deferred")
         return
     try:
-        in_stock_token = stamps.pop(IN_STOCK_VERSION_KEY, None)
         if stamps:
             _stamp_store().set_many(stamps, timeout=VERSION_TIMEOUT_SEC)
-        if in_stock_token:
-            cache.set(IN_STOCK_VERSION_KEY, in_stock_token, timeout=VERSION_TIMEOUT_SEC)
+        if sold_out_or_back:
+            cache.set(IN_STOCK_VERSION_KEY, uuid.uuid4().hex, timeout=VERSION_TIMEOUT_SEC)
     except Exception:
         state.trip()
         state.bump_pending = True
         log.error("cache unavailable; catalog version bump deferred", exc_info=True)
 
 
-def in_stock_version() -> str:
+def in_stock_version() -> str | None:
     """The `in_stock` lists' token (created on first use); raises if the cache fails."""
-    token = cache.get(IN_STOCK_VERSION_KEY)
-    if token is None:
-        cache.add(IN_STOCK_VERSION_KEY, uuid.uuid4().hex, timeout=VERSION_TIMEOUT_SEC)
-        token = cache.get(IN_STOCK_VERSION_KEY)
-    return token
+    return current_tokens(cache, (IN_STOCK_VERSION_KEY,))[0]
 
 
 def stock_epoch() -> str | None:
     """Read before building a body that shows stock (created on first use)."""
-    return _current_stamps(_stamp_store(), (EPOCH_KEY,))[0]
+    return current_tokens(_stamp_store(), (EPOCH_KEY,))[0]
 
 
 @dataclass(frozen=True)
@@ -95,20 +88,10 @@ def read_stamps(slipper_ids: list[int]) -> Stamps | None:
     """The current stamp of each slipper (a missing one is created) and the stock epoch,
     or None if they cannot be trusted."""
     keys = tuple(_stamp_key(i) for i in slipper_ids)
-    values = _current_stamps(_stamp_store(), (*keys, EPOCH_KEY))
+    values = current_tokens(_stamp_store(), (*keys, EPOCH_KEY))
     if any(value is None for value in values):  # evicted at once: do not trust a None
         return None
     return Stamps(keys, tuple(values[:-1]), values[-1])
-
-
-def _current_stamps(store, keys: tuple[str, ...]) -> list[str | None]:
-    values = store.get_many(*keys)
-    missing = [key for key, value in zip(keys, values, strict=True) if value is None]
-    if missing:
-        for key in missing:
-            store.add(key, uuid.uuid4().hex, timeout=VERSION_TIMEOUT_SEC)
-        values = store.get_many(*keys)
-    return list(values)
 
 
 def stamps_current(keys: tuple[str, ...], stamps: tuple[str, ...]) -> bool:
